@@ -1,0 +1,64 @@
+# Thin Makefile: one command per target, mirroring the README.
+# The first target that needs Python builds .venv and installs the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?=
+SET    ?=
+TEXT   ?=
+VECTORS ?= runs/embeddings/vectors.bin
+MODEL  ?= runs/rnn/model.npz
+SETARGS = $(foreach s,$(SET),--set $(s))
+
+.PHONY: install train-embeddings train-rnn evaluate neighbors predict demo data test test-slow \
+        bench compare-gensim report clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+train-embeddings: $(STAMP)
+	$(BIN)/pipeline train-embeddings --config $(or $(CONFIG),configs/embeddings.yaml) $(SETARGS)
+
+train-rnn: $(STAMP)
+	$(BIN)/pipeline train-rnn --config $(or $(CONFIG),configs/rnn.yaml) $(SETARGS)
+
+evaluate: $(STAMP)
+	$(BIN)/pipeline evaluate-embeddings --vectors $(VECTORS)
+
+neighbors: $(STAMP)
+	$(BIN)/pipeline neighbors --vectors $(VECTORS) $(WORDS)
+
+predict: $(STAMP)
+	$(BIN)/pipeline predict --model $(MODEL) $(if $(TEXT),"$(TEXT)")
+
+demo: $(STAMP)
+	$(BIN)/pipeline train-embeddings --config configs/embeddings.yaml
+	$(BIN)/pipeline train-rnn --config configs/rnn.yaml
+	$(BIN)/pipeline predict --model runs/rnn/model.npz "a gripping , beautifully acted film" "a dull , lifeless mess"
+
+data: $(STAMP)
+	$(BIN)/pipeline download text8 mr sst2
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/pipeline compare-gensim --config configs/bench-en-mixed.yaml --repeats 3
+	$(BIN)/python benchmarks/bench_rnn.py
+
+compare-gensim: $(STAMP)
+	$(BIN)/pipeline compare-gensim --config $(or $(CONFIG),configs/bench-en-mixed.yaml) $(SETARGS)
+
+report: $(STAMP)
+	$(BIN)/python benchmarks/report_classification.py
+
+clean:
+	rm -rf runs .pytest_cache
