@@ -1,0 +1,166 @@
+"""Encode a text corpus once into an int32 token array on disk, memory-mapped for training.
+
+One pass over the text: every token gets a provisional id in order of first appearance (appended to a
+file in blocks, so memory stays flat however long the corpus), counts come from those ids, the vocabulary
+is cut by `min_count` / `max_vocab_size` and put in gensim's order, then the provisional ids are remapped
+block by block into `tokens.npy` (int32, out-of-vocabulary words removed, as gensim and word2vec.c skip
+them before windowing) with `offsets.npy` (int64, sentence s is tokens[offsets[s]:offsets[s+1]]).
+
+The result is cached under `corpus.cache_dir` by a key over the files (path, size, mtime), the tokenizer
+and the vocabulary settings, so later runs and benchmarks skip reading and tokenising.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import progress
+from ..errors import UserError
+from ..text import ReadStats, iter_sentences, resolve_paths
+from ..vocab import Vocab
+
+FORMAT_VERSION = 1
+BLOCK = 1 << 22  # tokens per block written or remapped at once (16 MB of int32)
+
+
+@dataclass
+class EncodedCorpus:
+    tokens: np.ndarray        # (N,) int32, memory-mapped
+    offsets: np.ndarray       # (S+1,) int64
+    vocab: Vocab
+    corpus_words: int         # every token read, in or out of the vocabulary
+    lines: int
+    replaced_lines: int
+    cached: bool
+
+
+def cache_key(paths, tokenizer, corpus_cfg, vocab_cfg) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        st = os.stat(p)
+        h.update(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    h.update(repr((FORMAT_VERSION, tokenizer.lowercase, tokenizer.pattern, corpus_cfg.encoding,
+                   corpus_cfg.errors, corpus_cfg.max_sentence_length, vocab_cfg.min_count,
+                   vocab_cfg.max_vocab_size)).encode())
+    return h.hexdigest()[:20]
+
+
+def encode_corpus(corpus_cfg, tokenizer, vocab_cfg) -> EncodedCorpus:
+    paths = resolve_paths(corpus_cfg.paths)
+    key = cache_key(paths, tokenizer, corpus_cfg, vocab_cfg)
+    cache = Path(corpus_cfg.cache_dir) / key if corpus_cfg.cache_dir else None
+    if cache is not None and (cache / "meta.json").is_file():
+        try:
+            return _load(cache, cached=True)
+        except (OSError, ValueError, KeyError):
+            shutil.rmtree(cache, ignore_errors=True)   # a damaged cache is rebuilt, never trusted
+    workdir = Path(tempfile.mkdtemp(prefix=".encode-", dir=_temp_parent(cache)))
+    try:
+        _encode_into(workdir, paths, corpus_cfg, tokenizer, vocab_cfg)
+        if cache is None:
+            return _load(workdir, cached=False, keep_dir=workdir)
+        try:
+            os.replace(workdir, cache)        # atomic publish of the whole cache entry
+        except OSError:
+            shutil.rmtree(workdir, ignore_errors=True)   # another run published it first
+        return _load(cache, cached=False)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _temp_parent(cache):
+    if cache is None:
+        return None
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the corpus cache {cache.parent}: {exc.strerror}; "
+                        f"set corpus.cache_dir to a writable folder or null") from None
+    return cache.parent
+
+
+def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
+    stats = ReadStats()
+    index: dict[str, int] = {}
+    setdefault = index.setdefault
+    lengths = array("q")
+    buf = array("i")
+    n_tokens = 0
+    with open(out / "provisional.i32", "wb") as f, progress.bar(unit="w", desc="reading corpus") as pbar:
+        for tokens in iter_sentences(paths, tokenizer, corpus_cfg.encoding, corpus_cfg.errors,
+                                     corpus_cfg.max_sentence_length, stats):
+            buf.extend([setdefault(w, len(index)) for w in tokens])
+            lengths.append(len(tokens))
+            if len(buf) >= BLOCK:
+                n_tokens += len(buf)
+                pbar.update(len(buf))
+                buf.tofile(f)
+                buf = array("i")
+        n_tokens += len(buf)
+        buf.tofile(f)
+    if n_tokens == 0:
+        raise UserError(f"the corpus is empty: no tokens in {', '.join(map(str, paths))}; "
+                        f"check corpus.paths")
+    provisional = np.memmap(out / "provisional.i32", dtype=np.int32, mode="r")
+    counts = np.zeros(len(index), dtype=np.int64)
+    for a in range(0, n_tokens, BLOCK):
+        counts += np.bincount(provisional[a:a + BLOCK], minlength=len(index))
+    vocab, old_to_new = Vocab.from_counts(list(index), counts, vocab_cfg.min_count, vocab_cfg.max_vocab_size)
+    del index
+    if len(vocab) == 0:
+        raise UserError(f"every word occurs fewer than min_count={vocab_cfg.min_count} times "
+                        f"(most frequent: {int(counts.max())}); lower vocab.min_count")
+    kept_total = int(vocab.counts.sum())
+    old_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=old_offsets[1:])
+    tokens = np.lib.format.open_memmap(out / "tokens.npy", mode="w+", dtype=np.int32, shape=(kept_total,))
+    new_offsets = np.empty_like(old_offsets)
+    written = 0
+    for a in range(0, n_tokens, BLOCK):
+        ids = old_to_new[provisional[a:a + BLOCK]]
+        keep = ids >= 0
+        # kept tokens before each old offset that falls in this block
+        lo, hi = np.searchsorted(old_offsets, [a, a + len(ids)])
+        before = np.concatenate(([0], np.cumsum(keep)))
+        new_offsets[lo:hi] = written + before[old_offsets[lo:hi] - a]
+        kept = ids[keep]
+        tokens[written:written + len(kept)] = kept
+        written += len(kept)
+    new_offsets[-1] = written
+    tokens.flush()
+    del tokens, provisional
+    os.unlink(out / "provisional.i32")
+    np.save(out / "offsets.npy", np.unique(new_offsets))   # sentences emptied by the vocabulary vanish
+    vocab.save(out / "vocab.tsv")
+    meta = {"format": FORMAT_VERSION, "corpus_words": n_tokens, "lines": stats.lines,
+            "replaced_lines": stats.replaced_lines, "files": [str(p) for p in paths]}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+def _load(folder: Path, cached: bool, keep_dir=None) -> EncodedCorpus:
+    meta = json.loads((folder / "meta.json").read_text())
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError("old cache format")
+    tokens = np.load(folder / "tokens.npy", mmap_mode="r")
+    if keep_dir is not None:
+        # no cache: read the array into memory so the temporary folder can go
+        tokens = np.array(tokens)
+        offsets = np.load(folder / "offsets.npy")
+        vocab = Vocab.load(folder / "vocab.tsv")
+        shutil.rmtree(keep_dir, ignore_errors=True)
+    else:
+        offsets = np.load(folder / "offsets.npy")
+        vocab = Vocab.load(folder / "vocab.tsv")
+    if len(tokens) != int(vocab.counts.sum()) or offsets[-1] != len(tokens):
+        raise ValueError("inconsistent cache")
+    return EncodedCorpus(tokens, offsets, vocab, meta["corpus_words"], meta["lines"],
+                         meta["replaced_lines"], cached)

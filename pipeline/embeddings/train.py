@@ -1,0 +1,210 @@
+"""Stage one driver: corpus → vocabulary → SGNS epochs on every core → vectors.bin and metrics.
+
+Skip-gram with negative sampling (Mikolov et al. 2013), the model gensim's `Word2Vec(sg=1, negative=k)`
+trains. The driver owns everything around the jitted kernels: the config, reading and caching the corpus
+(`corpus.py`), the sampling tables (`sampling.py`), the learning-rate schedule (linear from `alpha` to
+`min_alpha` by words processed over all epochs), progress, checkpoints, Ctrl-C and the outputs.
+
+    pipeline train-embeddings --config configs/embeddings.yaml [--set train.epochs=1] [--resume]
+
+The corpus is trained in chunks of about `train.chunk_words` words; between chunks the driver updates the
+progress bar, honours Ctrl-C / SIGTERM (checkpoint, then exit) and checks the loss for NaN. A checkpoint
+(`checkpoint.npz`: both weight matrices, the per-thread RNG states and the schedule position) is also
+written at every epoch end, so a killed run loses at most one epoch; `--resume` continues from it and, with
+one worker, ends with exactly the bytes an uninterrupted run writes.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from .. import progress
+from ..config import save_config, to_dict, resolve_workers
+from ..errors import Interrupted, StopFlag, UserError, atomic_savez, atomic_write_json
+from ..text import Tokenizer
+from ..vectors import WordVectors, save_vectors
+from .corpus import encode_corpus
+from .kernels import init_vectors, seed_rng_states, sgns_train_parallel
+from .sampling import alias_table, keep_probabilities, keep_thresholds, noise_probabilities
+
+CHECKPOINT = "checkpoint.npz"
+
+
+def chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
+    """Sentence ids cutting the corpus into chunks of about `chunk_words` tokens (whole sentences)."""
+    n = int(offsets[-1])
+    targets = np.arange(chunk_words, n, chunk_words, dtype=np.int64)
+    cuts = np.searchsorted(offsets, targets)
+    return np.unique(np.concatenate(([0], cuts, [len(offsets) - 1]))).astype(np.int64)
+
+
+def memory_estimate_mb(V, D, N, S) -> float:
+    weights = 2 * V * D * 4            # W_in and W_out, float32
+    tables = V * (4 + 8 + 4 + 8)       # keep thresholds, alias table, counts
+    corpus = N * 4 + S * 8             # memory-mapped token array and sentence offsets
+    return (weights * 2 + tables + corpus) / 2**20   # x2: the checkpoint copy while saving
+
+
+class _State:
+    """Everything needed to continue training exactly where it stopped."""
+
+    def __init__(self, W_in, W_out, rng_states, epoch=0, chunk=0, words_done=0,
+                 loss_sum=None, pairs=None, words=None):
+        self.W_in, self.W_out, self.rng_states = W_in, W_out, rng_states
+        self.epoch, self.chunk, self.words_done = epoch, chunk, words_done
+        self.loss_sum = np.zeros(0) if loss_sum is None else loss_sum      # float64 per epoch
+        self.pairs = np.zeros(0, np.int64) if pairs is None else pairs
+        self.words = np.zeros(0, np.int64) if words is None else words
+
+    def save(self, path, config_key):
+        atomic_savez(path, W_in=self.W_in, W_out=self.W_out, rng_states=self.rng_states,
+                     position=np.array([self.epoch, self.chunk, self.words_done], np.int64),
+                     loss_sum=self.loss_sum, pairs=self.pairs, words=self.words,
+                     config_key=np.array(config_key))
+
+    @classmethod
+    def load(cls, path, config_key, V, D, workers):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if str(z["config_key"]) != config_key:
+                    raise UserError(f"{path} was written by a run with other settings; resume with the same "
+                                    f"config or start afresh without --resume")
+                epoch, chunk, words_done = (int(x) for x in z["position"])
+                st = cls(z["W_in"], z["W_out"], z["rng_states"], epoch, chunk, words_done,
+                         z["loss_sum"], z["pairs"], z["words"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise UserError(f"cannot resume from {path}: {exc}; start afresh without --resume") from None
+        if st.W_in.shape != (V, D) or len(st.rng_states) != workers:
+            raise UserError(f"{path} does not match this run (vocabulary, vector_size or workers changed); "
+                            f"start afresh without --resume")
+        return st
+
+
+def _config_key(cfg, workers) -> str:
+    d = to_dict(cfg)
+    d.pop("output")
+    d["corpus"].pop("cache_dir")
+    d["train"]["workers"] = workers
+    return repr(d)
+
+
+def train_embeddings(cfg, resume: bool = False) -> Path:
+    out = Path(cfg.output.dir)
+    t_start = time.perf_counter()
+    tokenizer = Tokenizer.from_config(cfg.tokenizer)
+    corpus = encode_corpus(cfg.corpus, tokenizer, cfg.vocab)
+    t_encoded = time.perf_counter()
+    if corpus.replaced_lines:
+        progress.say(f"note: {corpus.replaced_lines} lines held bytes that are not {cfg.corpus.encoding}; "
+                     f"they were replaced by U+FFFD (corpus.errors: replace)")
+    vocab, tc = corpus.vocab, cfg.train
+    V, D, N, S = len(vocab), tc.vector_size, len(corpus.tokens), len(corpus.offsets) - 1
+    workers = resolve_workers(tc.workers)
+    numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    keep_threshold = keep_thresholds(keep_probabilities(vocab.counts, tc.sample))
+    noise_prob, noise_index = alias_table(noise_probabilities(vocab.counts, tc.ns_exponent))
+    bounds = chunk_bounds(corpus.offsets, tc.chunk_words)
+    total_words = N * tc.epochs
+    progress.say(f"corpus: {corpus.corpus_words:,} words, {S:,} sentences{' (cached)' if corpus.cached else ''}; "
+                 f"vocabulary: {V:,} words (min_count {cfg.vocab.min_count}); training {N:,} words x "
+                 f"{tc.epochs} epochs on {workers} threads; memory needed about "
+                 f"{memory_estimate_mb(V, D, N, S):,.0f} MB")
+
+    key = _config_key(cfg, workers)
+    ckpt = out / CHECKPOINT
+    if resume and ckpt.is_file():
+        st = _State.load(ckpt, key, V, D, workers)
+        progress.say(f"resuming from {ckpt}: epoch {st.epoch + 1}, chunk {st.chunk}")
+    else:
+        if resume:
+            progress.say(f"no checkpoint at {ckpt}; starting afresh")
+        st = _State(init_vectors(V, D, tc.seed), np.zeros((V, D), np.float32),
+                    seed_rng_states(tc.seed, workers))
+    save_config(cfg, out / "config.yaml")
+    vocab.save(out / "vocab.tsv")
+
+    loss_t = np.zeros(workers, np.float64)
+    words_t = np.zeros(workers, np.int64)
+    pairs_t = np.zeros(workers, np.int64)
+    t_train = time.perf_counter()
+    words_at_start = st.words_done
+    with StopFlag() as stop, progress.bar(total=total_words, unit="w", desc="training") as pbar:
+        pbar.update(st.words_done)
+        while st.epoch < tc.epochs:
+            if len(st.loss_sum) <= st.epoch:
+                st.loss_sum = np.append(st.loss_sum, 0.0)
+                st.pairs = np.append(st.pairs, 0).astype(np.int64)
+                st.words = np.append(st.words, 0).astype(np.int64)
+            while st.chunk < len(bounds) - 1:
+                lo, hi = bounds[st.chunk], bounds[st.chunk + 1]
+                n_words = int(corpus.offsets[hi] - corpus.offsets[lo])
+                a0 = _alpha(tc, st.words_done / total_words)
+                a1 = _alpha(tc, (st.words_done + n_words) / total_words)
+                sgns_train_parallel(st.W_in, st.W_out, loss_t, words_t, pairs_t, corpus.tokens,
+                                    corpus.offsets, keep_threshold, noise_prob, noise_index, lo, hi,
+                                    tc.window, tc.shrink_windows, tc.negative, a0, a1, st.rng_states)
+                if not np.isfinite(loss_t).all():
+                    raise UserError(f"the loss became NaN in epoch {st.epoch + 1}; lower train.alpha "
+                                    f"(now {tc.alpha}) and retrain; the last good checkpoint is {ckpt}"
+                                    if ckpt.is_file() else
+                                    f"the loss became NaN in epoch {st.epoch + 1}; lower train.alpha "
+                                    f"(now {tc.alpha}) and retrain")
+                st.loss_sum[st.epoch] += loss_t.sum()
+                st.pairs[st.epoch] += pairs_t.sum()
+                st.words[st.epoch] += words_t.sum()
+                st.words_done += n_words
+                st.chunk += 1
+                pbar.update(n_words)
+                if pbar.n:
+                    pbar.set_postfix(loss=f"{st.loss_sum[st.epoch] / max(st.pairs[st.epoch], 1):.4f}",
+                                     refresh=False)
+                if stop.requested:
+                    st.save(ckpt, key)
+                    raise Interrupted(f"interrupted; checkpoint saved in {ckpt}; continue with the same "
+                                      f"command plus --resume")
+            st.epoch += 1
+            st.chunk = 0
+            progress.say(f"epoch {st.epoch}/{tc.epochs}: loss {st.loss_sum[st.epoch - 1] / max(st.pairs[st.epoch - 1], 1):.5f}")
+            if st.epoch < tc.epochs:
+                st.save(ckpt, key)
+    train_seconds = time.perf_counter() - t_train
+
+    wv = WordVectors(vocab.words, st.W_in, vocab.counts)
+    save_vectors(out / "vectors.bin", wv, binary=True)
+    if cfg.output.write_text:
+        save_vectors(out / "vectors.txt", wv, binary=False)
+    metrics = {
+        "vocab_size": V,
+        "corpus_words": corpus.corpus_words,
+        "trained_words": N,
+        "sentences": S,
+        "epochs": tc.epochs,
+        "workers": workers,
+        "loss": [float(l / max(p, 1)) for l, p in zip(st.loss_sum, st.pairs)],
+        "pairs": [int(p) for p in st.pairs],
+        "words_per_second": (st.words_done - words_at_start) / max(train_seconds, 1e-9),
+        "train_seconds": train_seconds,
+        "encode_seconds": t_encoded - t_start,
+        "corpus_cached": corpus.cached,
+        "replaced_lines": corpus.replaced_lines,
+    }
+    if cfg.output.evaluate:
+        from .evaluate import evaluate_all
+        scores = evaluate_all(wv.words, wv.vectors)
+        metrics.update({k: scores[k] for k in ("wordsim353", "simlex999", "analogy")})
+        metrics["evaluation"] = scores.get("details", {})
+        progress.say(f"WordSim-353 {scores['wordsim353']:.3f}  SimLex-999 {scores['simlex999']:.3f}  "
+                     f"analogy {scores['analogy']:.3f}")
+    metrics["seconds"] = time.perf_counter() - t_start
+    atomic_write_json(out / "metrics.json", metrics)
+    if ckpt.is_file():
+        ckpt.unlink()
+    return out
+
+
+def _alpha(tc, progress_fraction: float) -> float:
+    """Linear decay from alpha to min_alpha over all epochs' words (word2vec.c, gensim)."""
+    return max(tc.min_alpha, tc.alpha - (tc.alpha - tc.min_alpha) * progress_fraction)
