@@ -106,10 +106,8 @@ def _looks_binary(data: bytes, start: int, D: int) -> bool:
     end = data.find(b"\n", start)
     line = data[start:end if end >= 0 else len(data)]
     try:
-        parts = line.decode("utf-8").split()
-        [float(x) for x in parts[1:]]
-        return len(parts) != D + 1
-    except (UnicodeDecodeError, ValueError):
+        return len(line.decode("utf-8").split()) != D + 1
+    except UnicodeDecodeError:
         return True
 
 
