@@ -294,48 +294,55 @@ def evaluate_word_analogies(words, vectors, path, restrict_vocab=300000, case_in
 def _best_candidates(queries, candidates, n_best):
     """Yield (start, best) per block of queries: best (B, n_best) rows of `candidates`, best first.
 
-    Scores are gensim's float32 ``dot(vectors, query) / norms`` and the result equals
-    ``matutils.argsort(scores, n_best, reverse=True)`` row by row. A full argpartition of every row costs
-    more than the matrix product, so rows are screened first: columns are split into interleaved groups of
-    _GROUP_SIZE; nothing outside the n_best + 1 groups with the largest maxima can beat the (n_best + 1)-th
-    best score inside them, so when the n_best + 1 best scores found there are strictly decreasing the
-    answer is unique and argpartition would return it too. Rows with
-    a tie there (duplicate vectors, zero rows) go through gensim's argpartition unchanged.
+    Scores are gensim's float32 ``dot(vectors, query) / norms``, one matrix product per block of queries,
+    and `best` is what ``matutils.argsort(scores, n_best, reverse=True)`` returns for each row.
     """
     n_rows = len(candidates)
     norms = np.linalg.norm(candidates, axis=1)  # (R,) float32, as gensim's fill_norms
     zero_cols = np.flatnonzero(norms == 0)
-    width = -(-n_rows // _GROUP_SIZE) * _GROUP_SIZE
     screen = n_rows > 4 * _GROUP_SIZE * (n_best + 1)  # small vocabularies: plain argpartition is cheap enough
-    if screen:
-        padded = np.zeros((width, candidates.shape[1]), dtype=np.float32)  # (R', D), zero rows pad
-        padded[:n_rows] = candidates
-        candidates = padded
+    if screen:  # pad with zero rows to whole groups
+        width = -(-n_rows // _GROUP_SIZE) * _GROUP_SIZE
+        candidates = np.concatenate((candidates, np.zeros((width - n_rows, candidates.shape[1]), np.float32)))
         zero_cols = np.concatenate((zero_cols, np.arange(n_rows, width)))
-    safe_norms = np.where(norms == 0, np.float32(1), norms).astype(np.float32)
-    safe_norms = np.concatenate((safe_norms, np.ones(len(candidates) - n_rows, dtype=np.float32)))
+    safe_norms = np.ones(len(candidates), dtype=np.float32)  # (R',)
+    safe_norms[:n_rows] = np.where(norms == 0, np.float32(1), norms)
     block = max(1, _BLOCK_FLOATS // len(candidates))
     for start in range(0, len(queries), block):
         scores = queries[start:start + block] @ candidates.T  # (B, R')
         scores /= safe_norms
         scores[:, zero_cols] = -np.inf  # gensim: 0/0 = NaN, which sorts last
-        if not screen:
+        if screen:
+            yield start, _select_best(scores, n_rows, zero_cols, n_best)
+        else:
             yield start, _top_desc(_gensim_negated(scores, zero_cols), n_best)
-            continue
-        rows = np.arange(len(scores))[:, None]
-        n_groups = width // _GROUP_SIZE  # G'; group g holds the columns g, g + G', g + 2G', ...
-        group_max = scores.reshape(len(scores), _GROUP_SIZE, n_groups).max(axis=1)  # (B, G')
-        groups = np.argpartition(-group_max, n_best, axis=1)[:, :n_best + 1]  # (B, n_best + 1)
-        cols = (groups[:, :, None] + n_groups * np.arange(_GROUP_SIZE)).reshape(len(scores), -1)
-        pool = scores[rows, cols]  # (B, (n_best + 1) * _GROUP_SIZE)
-        top = np.argpartition(-pool, n_best, axis=1)[:, :n_best + 1]
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(pool, top, axis=1), axis=1), axis=1)
-        top_scores = np.take_along_axis(pool, top, axis=1)  # (B, n_best + 1), descending
-        best = np.take_along_axis(cols, top[:, :n_best], axis=1)
-        tied = np.flatnonzero(~np.all(top_scores[:, :-1] > top_scores[:, 1:], axis=1))
-        if len(tied):
-            best[tied] = _top_desc(_gensim_negated(scores[tied][:, :n_rows], zero_cols[zero_cols < n_rows]), n_best)
-        yield start, best
+
+
+def _select_best(scores, n_rows, zero_cols, n_best):
+    """matutils.argsort(row, n_best, reverse=True) for each row of scores (B, R'), R' a multiple of _GROUP_SIZE.
+
+    Columns from n_rows on and `zero_cols` hold -inf (gensim has NaN there). A full argpartition of every
+    row costs more than the matrix product, so rows are screened: columns are split into interleaved
+    groups of _GROUP_SIZE; nothing outside the n_best + 1 groups with the largest maxima can beat the
+    (n_best + 1)-th best score inside them, so when the n_best + 1 best scores found there are strictly
+    decreasing the answer is unique and argpartition would return it too. Rows with a tie there go
+    through gensim's argpartition unchanged.
+    """
+    n_queries, width = scores.shape
+    n_groups = width // _GROUP_SIZE  # G'; group g holds the columns g, g + G', g + 2G', ...
+    group_max = scores.reshape(n_queries, _GROUP_SIZE, n_groups).max(axis=1)  # (B, G')
+    groups = np.argpartition(-group_max, n_best, axis=1)[:, :n_best + 1]  # (B, n_best + 1)
+    cols = (groups[:, :, None] + n_groups * np.arange(_GROUP_SIZE)).reshape(n_queries, -1)
+    pool = np.take_along_axis(scores, cols, axis=1)  # (B, (n_best + 1) * _GROUP_SIZE)
+    top = np.argpartition(-pool, n_best, axis=1)[:, :n_best + 1]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(pool, top, axis=1), axis=1), axis=1)
+    top_scores = np.take_along_axis(pool, top, axis=1)  # (B, n_best + 1), descending
+    best = np.take_along_axis(cols, top[:, :n_best], axis=1)  # (B, n_best)
+    tied = np.flatnonzero(~np.all(top_scores[:, :-1] > top_scores[:, 1:], axis=1))
+    if len(tied):
+        real_zero_cols = zero_cols[zero_cols < n_rows]
+        best[tied] = _top_desc(_gensim_negated(scores[tied][:, :n_rows], real_zero_cols), n_best)
+    return best
 
 
 def _gensim_negated(scores, zero_cols):
