@@ -1,0 +1,278 @@
+"""Numba kernels for skip-gram with negative sampling (SGNS; Mikolov et al. 2013).
+
+The model of gensim ``Word2Vec(sg=1, hs=0, negative=k)`` and word2vec.c ``-cbow 0``: for every
+(context, center) pair within a window, the context word's input vector v = W_in[context] is
+pushed towards the center word's output vector u = W_out[center] and away from k noise words'
+output vectors u_n drawn from the unigram**0.75 distribution. The pair's loss is
+
+    L = -log sigma(u . v) - sum_n log sigma(-u_n . v)
+
+and one SGD step with rate alpha moves every vector by -alpha * dL/d(vector).
+
+Shape legend
+    V = vocabulary size, D = vector dimension, N = corpus tokens, S = sentences,
+    T = number of threads (one RNG state and one stats slot each).
+
+Names: W_in is word2vec.c's syn0 (V, D); W_out is syn1neg (V, D). Both float32 in training;
+the kernels also accept float64 (the gradient tests use it).
+
+Kernels see arrays, scalars and RNG state only. Argument order everywhere: arrays written,
+then read-only arrays, then sizes / hyper-parameters, then RNG state. RNG is splitmix64 on a
+uint64 state that is passed in and returned (or updated in place for the parallel entry point);
+Numba's np.random is never used, so results depend only on the states the driver seeds.
+
+Driver usage, one call per chunk of sentences (see ``sgns_train_parallel``)::
+
+    numba.set_num_threads(workers)
+    rng_states = seed_rng_states(seed, workers)                 # uint64[T], checkpoint it
+    W_in, W_out = init_vectors(V, D, seed), np.zeros((V, D), np.float32)
+    sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, sent_start,
+                        keep_threshold, noise_prob, noise_index, s_lo, s_hi,
+                        window, True, negative, alpha_lo, alpha_hi, rng_states)
+"""
+
+import numpy as np
+from numba import njit, prange
+
+# Fast-math flags that allow vectorising dot products (reassociation, FMA contraction) but
+# keep NaN / inf semantics, so a diverging run still shows up as NaN loss in the driver.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_TWO_M32 = 1.0 / 4294967296.0  # 2**-32
+
+
+# ----------------------------------------------------------------------------- RNG + draws
+
+@njit(cache=True, inline="always")
+def next_u64(rng_state):
+    """splitmix64 (Steele et al. 2014): returns (64 random bits, new state)."""
+    rng_state = rng_state + _GOLDEN
+    z = rng_state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31)), rng_state
+
+
+@njit(cache=True, inline="always")
+def draw_below(n, rng_state):
+    """Uniform integer in [0, n) from the high 32 bits (multiply-shift, n < 2**32)."""
+    r, rng_state = next_u64(rng_state)
+    return np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32)), rng_state
+
+
+@njit(cache=True, inline="always")
+def draw_noise(noise_prob, noise_index, rng_state):
+    """One noise word from the alias table (sampling.alias_table): column from the high
+    32 bits, accept-or-alias from the low 32 bits. Returns (word id, new state)."""
+    r, rng_state = next_u64(rng_state)
+    col = np.int64(((r >> np.uint64(32)) * np.uint64(noise_prob.shape[0])) >> np.uint64(32))
+    if np.float64(r & _LOW32) * _TWO_M32 < noise_prob[col]:
+        return col, rng_state
+    return np.int64(noise_index[col]), rng_state
+
+
+# ----------------------------------------------------------------------------- one pair
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def sgns_target_step(W_out, grad_buf, W_in, input_word, target, label, alpha):
+    """Logistic step for one (input, target) with label 1 (positive) or 0 (noise).
+
+    f = u . v with v = W_in[input_word], u = W_out[target]; g = alpha * (label - sigma(f)).
+    Accumulates g * u into grad_buf (D,) BEFORE moving u by g * v (gensim's order), and
+    returns this target's loss, softplus(-f) for label 1, softplus(f) for label 0, in float64.
+    """
+    D = W_in.shape[1]
+    real = W_in.dtype.type                       # float32 in training, float64 in tests
+    f = real(0.0)
+    for d in range(D):
+        f += W_in[input_word, d] * W_out[target, d]
+    f = np.float64(f)
+    e = np.exp(-abs(f))                          # in (0, 1]: no overflow either way
+    sig = 1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)
+    # softplus(x) = max(x, 0) + log1p(exp(-|x|)) with x = -f (label 1) or f (label 0).
+    loss = np.log1p(e) + (max(-f, 0.0) if label == 1 else max(f, 0.0))
+    g = real(alpha * (label - sig))              # keep the D-loops in the array's precision
+    for d in range(D):
+        grad_buf[d] += g * W_out[target, d]
+        W_out[target, d] += g * W_in[input_word, d]
+    return loss
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def sgns_update_given_negatives(W_in, W_out, grad_buf, negatives, input_word, output_word,
+                                alpha):
+    """One SGNS step with the noise words given (tests and the reference comparison).
+
+    negatives: int[k]; an entry equal to output_word is skipped, as in gensim.
+    grad_buf: (D,) scratch, overwritten. Returns the pair loss (float64).
+    """
+    grad_buf[:] = 0.0
+    loss = sgns_target_step(W_out, grad_buf, W_in, input_word, output_word, 1, alpha)
+    for n in range(negatives.shape[0]):
+        if negatives[n] == output_word:
+            continue
+        loss += sgns_target_step(W_out, grad_buf, W_in, input_word, negatives[n], 0, alpha)
+    for d in range(W_in.shape[1]):
+        W_in[input_word, d] += grad_buf[d]
+    return loss
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def sgns_pair_update(W_in, W_out, grad_buf, noise_prob, noise_index, input_word, output_word,
+                     negative, alpha, rng_state):
+    """One positive pair (input_word = context, output_word = center) plus `negative` noise
+    draws; a draw equal to output_word is skipped (not redrawn), as in gensim.
+
+    Updates W_out rows in place, accumulates the input gradient in grad_buf (D,) and then
+    adds it to W_in[input_word]. Returns (pair loss float64, new rng_state).
+    """
+    grad_buf[:] = 0.0
+    loss = sgns_target_step(W_out, grad_buf, W_in, input_word, output_word, 1, alpha)
+    for _ in range(negative):
+        target, rng_state = draw_noise(noise_prob, noise_index, rng_state)
+        if target == output_word:
+            continue
+        loss += sgns_target_step(W_out, grad_buf, W_in, input_word, target, 0, alpha)
+    for d in range(W_in.shape[1]):
+        W_in[input_word, d] += grad_buf[d]
+    return loss, rng_state
+
+
+# ----------------------------------------------------------------------------- one sentence
+
+@njit(cache=True)
+def subsample_sentence(kept, tokens, start, end, keep_threshold, rng_state):
+    """Copy tokens[start:end] into kept (scratch, length >= end - start), dropping each word
+    unless a 32-bit draw r <= keep_threshold[word] (gensim's sample_int test).
+    Returns (number kept, new rng_state)."""
+    n_kept = 0
+    for pos in range(start, end):
+        word = tokens[pos]
+        r, rng_state = next_u64(rng_state)
+        if (r >> np.uint64(32)) <= keep_threshold[word]:
+            kept[n_kept] = word
+            n_kept += 1
+    return n_kept, rng_state
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def sgns_train_sentence(W_in, W_out, grad_buf, kept, noise_prob, noise_index, n_kept,
+                        window, shrink_windows, negative, alpha, rng_state):
+    """Train every (context -> center) pair of one sub-sampled sentence kept[:n_kept].
+
+    For each center position a reduced window b is drawn uniformly in [0, window) when
+    shrink_windows (effective half-width window - b, as word2vec.c and gensim); windows are
+    clipped to [0, n_kept) so they never cross the sentence.
+    Returns (loss sum float64, pairs trained, new rng_state).
+    """
+    loss = 0.0
+    pairs = 0
+    for center in range(n_kept):
+        reach = window
+        if shrink_windows:
+            b, rng_state = draw_below(window, rng_state)
+            reach = window - b
+        lo = max(0, center - reach)
+        hi = min(n_kept, center + reach + 1)
+        for ctx in range(lo, hi):
+            if ctx == center:
+                continue
+            pair_loss, rng_state = sgns_pair_update(
+                W_in, W_out, grad_buf, noise_prob, noise_index, kept[ctx], kept[center],
+                negative, alpha, rng_state)
+            loss += pair_loss
+            pairs += 1
+    return loss, pairs, rng_state
+
+
+# ----------------------------------------------------------------------------- one thread
+
+@njit(cache=True)
+def sgns_train_chunk(W_in, W_out, tokens, sent_start, keep_threshold, noise_prob, noise_index,
+                     sent_lo, sent_hi, window, shrink_windows, negative, alpha_start, alpha_end,
+                     rng_state):
+    """One thread's loop over sentences [sent_lo, sent_hi): sentence s is
+    tokens[sent_start[s]:sent_start[s+1]] (tokens int32[N], sent_start int64[S+1]).
+
+    Sub-sampling happens first (before windowing), into a scratch buffer. The learning rate
+    goes linearly from alpha_start to alpha_end by the fraction of this call's raw words done,
+    updated once per sentence: the driver should cap sentence length (gensim uses 10000).
+    Returns (loss sum float64, raw words int64, pairs int64, new rng_state).
+    """
+    D = W_in.shape[1]
+    grad_buf = np.zeros(D, dtype=W_in.dtype)                         # (D,)
+    max_len = 0
+    for s in range(sent_lo, sent_hi):
+        max_len = max(max_len, sent_start[s + 1] - sent_start[s])
+    kept = np.empty(max_len, dtype=tokens.dtype)                     # (longest sentence,)
+    first = sent_start[sent_lo]
+    total = max(sent_start[sent_hi] - first, 1)
+    loss = 0.0
+    pairs = 0
+    for s in range(sent_lo, sent_hi):
+        start, end = sent_start[s], sent_start[s + 1]
+        alpha = alpha_start + (alpha_end - alpha_start) * ((start - first) / total)
+        n_kept, rng_state = subsample_sentence(kept, tokens, start, end, keep_threshold,
+                                               rng_state)
+        s_loss, s_pairs, rng_state = sgns_train_sentence(
+            W_in, W_out, grad_buf, kept, noise_prob, noise_index, n_kept,
+            window, shrink_windows, negative, alpha, rng_state)
+        loss += s_loss
+        pairs += s_pairs
+    return loss, np.int64(sent_start[sent_hi] - first), np.int64(pairs), rng_state
+
+
+# ----------------------------------------------------------------------------- all threads
+
+@njit(cache=True, parallel=True)
+def sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, sent_start, keep_threshold,
+                        noise_prob, noise_index, sent_lo, sent_hi, window, shrink_windows,
+                        negative, alpha_start, alpha_end, rng_states):
+    """Train sentences [sent_lo, sent_hi) on T = len(rng_states) threads, Hogwild (lock-free
+    shared updates of W_in and W_out).
+
+    The range is cut into T contiguous slices of about equal token counts; slice t runs
+    ``sgns_train_chunk`` with rng_states[t] and writes loss[t] (float64), words[t], pairs[t]
+    (int64; raw words before sub-sampling, trained pairs). rng_states (uint64[T]) are updated
+    in place so the driver can checkpoint them and continue with the next chunk. Each slice
+    moves its learning rate from alpha_start to alpha_end.
+    With T == 1 the result is a deterministic function of the inputs.
+    """
+    T = rng_states.shape[0]
+    # Slice boundaries in sentence ids, balanced by tokens: bounds[t] .. bounds[t+1].
+    bounds = np.empty(T + 1, dtype=np.int64)
+    first, last = sent_start[sent_lo], sent_start[sent_hi]
+    for t in range(T + 1):
+        target = first + (last - first) * t // T
+        b = np.searchsorted(sent_start[sent_lo:sent_hi + 1], target)
+        bounds[t] = min(sent_lo + b, sent_hi)
+    bounds[0], bounds[T] = sent_lo, sent_hi
+    for t in prange(T):
+        t_loss, t_words, t_pairs, t_state = sgns_train_chunk(
+            W_in, W_out, tokens, sent_start, keep_threshold, noise_prob, noise_index,
+            bounds[t], bounds[t + 1], window, shrink_windows, negative,
+            alpha_start, alpha_end, rng_states[t])
+        loss[t] = t_loss
+        words[t] = t_words
+        pairs[t] = t_pairs
+        rng_states[t] = t_state
+
+
+# ----------------------------------------------------------------------------- init (NumPy)
+
+def init_vectors(V, D, seed):
+    """W_in (V, D) float32, uniform in [-0.5, 0.5) / D like word2vec.c; W_out starts at zeros.
+    Deterministic in seed (NumPy PCG64, independent of the kernel RNG)."""
+    rng = np.random.default_rng(seed)
+    return ((rng.random((V, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D))
+
+
+def seed_rng_states(seed, n_threads):
+    """uint64[n_threads] splitmix64 states for the kernels, derived from a config seed with
+    NumPy's SeedSequence (thread t's stream does not depend on n_threads)."""
+    ss = np.random.SeedSequence(int(seed))
+    return ss.generate_state(int(n_threads), dtype=np.uint64)
