@@ -201,7 +201,7 @@ def evaluate_word_pairs(words, vectors, path, restrict_vocab=300000, case_insens
             gold.append(score)
             model.append(np.dot(_unitvec(vectors[ok_vocab[a]]), _unitvec(vectors[ok_vocab[b]])))
     if not gold:
-        raise ValueError(f"no usable word pairs in {os.fspath(path)}: wrong format or every pair out of vocabulary")
+        raise ValueError(f"no usable word pairs in {os.fspath(path)}: wrong format or all out of vocabulary")
     spearman = stats.spearmanr(gold, model)
     pearson = stats.pearsonr(gold, model)
     return {
