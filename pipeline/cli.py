@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 
 from . import progress
 from .errors import Interrupted, UserError
@@ -132,9 +134,15 @@ def run(args) -> int:
     return 0
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt   # SIGTERM outside a training loop: stop like Ctrl-C, without a traceback
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     progress.QUIET = args.quiet
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return run(args)
     except UserError as exc:

@@ -28,7 +28,7 @@ from ..text import ReadStats, iter_sentences, resolve_paths
 from ..vocab import Vocab
 
 FORMAT_VERSION = 1
-BLOCK = 1 << 22  # tokens per block written or remapped at once (16 MB of int32)
+BLOCK = 1 << 20  # tokens per block read, remapped and written at once (4 MB of int32)
 
 
 @dataclass
@@ -110,10 +110,9 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     if n_tokens == 0:
         raise UserError(f"the corpus is empty: no tokens in {', '.join(map(str, paths))}; "
                         f"check corpus.paths")
-    provisional = np.memmap(out / "provisional.i32", dtype=np.int32, mode="r")
     counts = np.zeros(len(index), dtype=np.int64)
-    for a in range(0, n_tokens, BLOCK):
-        counts += np.bincount(provisional[a:a + BLOCK], minlength=len(index))
+    for ids in _blocks(out / "provisional.i32"):
+        counts += np.bincount(ids, minlength=len(index))
     vocab, old_to_new = Vocab.from_counts(list(index), counts, vocab_cfg.min_count, vocab_cfg.max_vocab_size)
     del index
     if len(vocab) == 0:
@@ -122,28 +121,43 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     kept_total = int(vocab.counts.sum())
     old_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=old_offsets[1:])
-    tokens = np.lib.format.open_memmap(out / "tokens.npy", mode="w+", dtype=np.int32, shape=(kept_total,))
+    del lengths
     new_offsets = np.empty_like(old_offsets)
     written = 0
-    for a in range(0, n_tokens, BLOCK):
-        ids = old_to_new[provisional[a:a + BLOCK]]
-        keep = ids >= 0
-        # kept tokens before each old offset that falls in this block
-        lo, hi = np.searchsorted(old_offsets, [a, a + len(ids)])
-        before = np.concatenate(([0], np.cumsum(keep)))
-        new_offsets[lo:hi] = written + before[old_offsets[lo:hi] - a]
-        kept = ids[keep]
-        tokens[written:written + len(kept)] = kept
-        written += len(kept)
+    # Blocks are read and written with plain file I/O (not memory maps), so the pages of the two
+    # token files never pile up in this process's resident memory however long the corpus is.
+    with open(out / "tokens.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int32)), "fortran_order": False,
+                "shape": (kept_total,)})
+        a = 0
+        for block in _blocks(out / "provisional.i32"):
+            ids = old_to_new[block]
+            keep = ids >= 0
+            # kept tokens before each old sentence offset that falls in this block
+            lo, hi = np.searchsorted(old_offsets, [a, a + len(ids)])
+            before = np.concatenate(([0], np.cumsum(keep, dtype=np.int32)))
+            new_offsets[lo:hi] = written + before[old_offsets[lo:hi] - a]
+            ids[keep].tofile(f)
+            written += int(keep.sum())
+            a += len(ids)
     new_offsets[-1] = written
-    tokens.flush()
-    del tokens, provisional
     os.unlink(out / "provisional.i32")
     np.save(out / "offsets.npy", np.unique(new_offsets))   # sentences emptied by the vocabulary vanish
     vocab.save(out / "vocab.tsv")
     meta = {"format": FORMAT_VERSION, "corpus_words": n_tokens, "lines": stats.lines,
             "replaced_lines": stats.replaced_lines, "files": [str(p) for p in paths]}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+def _blocks(path):
+    """The int32 ids of a raw file, BLOCK at a time."""
+    with open(path, "rb") as f:
+        while True:
+            block = np.fromfile(f, dtype=np.int32, count=BLOCK)
+            if not len(block):
+                return
+            yield block
 
 
 def _load(folder: Path, cached: bool, keep_dir=None) -> EncodedCorpus:
