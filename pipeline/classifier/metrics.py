@@ -1,0 +1,29 @@
+"""Classification scores through scikit-learn: accuracy, macro-F1, per-class precision/recall/F1 and
+the confusion matrix (rows = true label, columns = predicted, in label-id order)."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def accuracy(y_true, y_pred) -> float:
+    return float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
+
+
+def classification_report(y_true, y_pred, labels: list) -> dict:
+    """JSON-ready scores for label ids 0..C-1 named by `labels`."""
+    ids = list(range(len(labels)))
+    prec, rec, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
+    return {
+        "accuracy": accuracy(y_true, y_pred),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
+        "per_class": {lab: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for lab, p, r, f, s in zip(labels, prec, rec, f1, support)},
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).astype(int).tolist(),
+        "labels": list(labels),
+    }
+
+
+def mean_std(values) -> dict:
+    v = np.asarray(values, np.float64)
+    return {"mean": float(v.mean()), "std": float(v.std()), "values": [float(x) for x in v]}

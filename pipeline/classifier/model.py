@@ -1,0 +1,337 @@
+"""The recurrent sentence classifier: parameters, forward and backward through the whole model, save/load,
+predict.
+
+    x_t = E[id_t]                      frozen lookup table (V+2, D): an index, never a one-hot product
+    x_t <- P x_t                       optional trainable projection P (projection, D)
+    h_t = cell(x_t, h_{t-1})           per layer and direction (cells.py: elman / lstm / gru);
+                                       layer l+1 reads layer l's states, both directions concatenated (2H)
+    r   = pool(h_1..h_L)               last / mean / max over the real steps, per direction, concatenated
+    r  <- r * mask / (1 - p)           inverted dropout, training only
+    logits = V r + c,  p = softmax(logits),  loss = mean cross-entropy
+
+Parameters are a dict of named arrays (float32 for training; float64 works too, for gradient checks):
+`P`; per layer l and direction d in (fwd, bwd): `l{l}.{d}.W` (G, D_in), `l{l}.{d}.U` (G, H), `l{l}.{d}.b`
+(G,), and for the GRU `l{l}.{d}.b_h` (G,), with G = H, 4H or 3H; then `V` (C, H_r) and `c` (C,). The
+table gets no gradient and is never written (the driver marks it read-only).
+
+model.npz (loads with allow_pickle=False, written deterministically: fixed zip timestamps):
+    param.<name>      every parameter above
+    labels            (C,) unicode, class names in id order
+    model_config      JSON of RNNModelConfig;   tokenizer: JSON {"lowercase", "pattern"}
+    vocab_utf8        uint8, the vectors' words joined by "\\n" (UTF-8); row i of the table is word i
+    table             (V+2, D) float32, the frozen table with its UNK and PAD rows, so predict needs
+                      nothing else (a 60k x 100 table is 24 MB; the words add about 0.5 MB)
+    vectors_path      the vectors file it came from, for reference; vectors_shape (V, D) int64
+    format_version    int64, 1
+
+Predict output, one line per input: `label<TAB>p_<label1>=0.1234<TAB>p_<label2>=0.8766...`.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError, atomic_path
+from . import cells, kernels
+
+GATES = {"elman": 1, "lstm": 4, "gru": 3}
+FORMAT_VERSION = 1
+
+
+def directions(mc) -> tuple:
+    return ("fwd", "bwd") if mc.bidirectional else ("fwd",)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Initialisation
+# ---------------------------------------------------------------------------------------------------
+def _glorot(rng, rows, cols):
+    """Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)); keeps tanh out of saturation."""
+    limit = np.sqrt(6.0 / (rows + cols))
+    return rng.uniform(-limit, limit, size=(rows, cols))
+
+
+def _orthogonal(rng, n):
+    """A random (n, n) orthogonal matrix (QR of a Gaussian, signs fixed): the recurrence neither
+    shrinks nor blows up the state at the start of training."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def init_params(mc, D: int, C: int, seed: int, dtype=np.float32) -> dict:
+    """Glorot for W (per gate block), orthogonal for U (per gate block), zero biases, LSTM forget bias 1."""
+    rng = np.random.default_rng(seed)
+    H, G = mc.hidden_size, GATES[mc.cell]
+    params = {}
+    d_in = D
+    if mc.projection:
+        params["P"] = _glorot(rng, mc.projection, D)
+        d_in = mc.projection
+    for layer in range(mc.layers):
+        for d in directions(mc):
+            pre = f"l{layer}.{d}."
+            params[pre + "W"] = np.vstack([_glorot(rng, H, d_in) for _ in range(G)])
+            params[pre + "U"] = np.vstack([_orthogonal(rng, H) for _ in range(G)])
+            params[pre + "b"] = np.zeros(G * H)
+            if mc.cell == "lstm":
+                params[pre + "b"][H:2 * H] = 1.0  # forget gate open at the start (gate order i, f, g, o)
+            if mc.cell == "gru":
+                params[pre + "b_h"] = np.zeros(G * H)
+        d_in = H * len(directions(mc))
+    params["V"] = _glorot(rng, C, d_in)
+    params["c"] = np.zeros(C)
+    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Forward and backward through the whole model
+# ---------------------------------------------------------------------------------------------------
+def _cell_forward(mc, params, pre, X, lengths, reverse):
+    """H_out (B, T, H) and the cell's cache tuple."""
+    B, T, _ = X.shape
+    H = mc.hidden_size
+    W, U, b = params[pre + "W"], params[pre + "U"], params[pre + "b"]
+    H_out = np.empty((B, T, H), X.dtype)
+    if mc.cell == "elman":
+        act = cells.TANH if mc.activation == "tanh" else cells.SIGMOID
+        cells.elman_forward(H_out, X, lengths, W, U, b, act, reverse)
+        return H_out, (act,)
+    if mc.cell == "lstm":
+        C_out = np.empty((B, T, H), X.dtype)
+        gates = np.empty((B, T, 4 * H), X.dtype)
+        cells.lstm_forward(H_out, C_out, gates, X, lengths, W, U, b, reverse)
+        return H_out, (C_out, gates)
+    gates = np.empty((B, T, 3 * H), X.dtype)
+    Hn = np.empty((B, T, H), X.dtype)
+    cells.gru_forward(H_out, gates, Hn, X, lengths, W, U, b, params[pre + "b_h"], reverse)
+    return H_out, (gates, Hn)
+
+
+def _cell_backward(mc, params, grads, pre, dX, dH_out, H_out, cache, X, lengths, reverse):
+    """Accumulate the cell's parameter gradients into `grads` and dL/dX into dX."""
+    W, U = params[pre + "W"], params[pre + "U"]
+    dW, dU, db = grads[pre + "W"], grads[pre + "U"], grads[pre + "b"]
+    k = mc.bptt_steps
+    if mc.cell == "elman":
+        cells.elman_backward(dX, dW, dU, db, dH_out, H_out, X, lengths, W, U, cache[0], reverse, k)
+    elif mc.cell == "lstm":
+        cells.lstm_backward(dX, dW, dU, db, dH_out, H_out, cache[0], cache[1], X, lengths, W, U, reverse, k)
+    else:
+        cells.gru_backward(dX, dW, dU, db, grads[pre + "b_h"], dH_out, H_out, cache[0], cache[1], X, lengths,
+                           W, U, reverse, k)
+
+
+def _pool_forward(mc, H_out, lengths, reverse):
+    """R (B, H) of one direction's states and the argmax cache (max pooling only)."""
+    B, _, H = H_out.shape
+    R = np.empty((B, H), H_out.dtype)
+    if mc.pooling == "last":
+        kernels.pool_last_forward(R, H_out, lengths, reverse)
+        return R, None
+    if mc.pooling == "mean":
+        kernels.pool_mean_forward(R, H_out, lengths)
+        return R, None
+    argmax = np.empty((B, H), np.int32)
+    kernels.pool_max_forward(R, argmax, H_out, lengths)
+    return R, argmax
+
+
+def _pool_backward(mc, dH_out, dR, lengths, argmax, reverse):
+    if mc.pooling == "last":
+        kernels.pool_last_backward(dH_out, dR, lengths, reverse)
+    elif mc.pooling == "mean":
+        kernels.pool_mean_backward(dH_out, dR, lengths)
+    else:
+        kernels.pool_max_backward(dH_out, dR, argmax)
+
+
+def forward(params, mc, table, ids, lengths, train=False, rng=None):
+    """logits (B, C) and the cache `backward` consumes. ids (B, T) int32 rows of `table`, lengths (B,)."""
+    dtype = params["V"].dtype
+    B, T = ids.shape
+    X0 = table[ids]                                    # (B, T, D) gather: the frozen lookup
+    if X0.dtype != dtype:
+        X0 = X0.astype(dtype)
+    X = X0
+    if "P" in params:
+        P = params["P"]
+        X = np.dot(X0.reshape(B * T, -1), P.T).reshape(B, T, P.shape[0])  # (B, T, projection)
+    layers = []                                        # per layer: (input, [(H_out, cache) per direction])
+    for layer in range(mc.layers):
+        outs = [_cell_forward(mc, params, f"l{layer}.{d}.", X, lengths, d == "bwd") for d in directions(mc)]
+        layers.append((X, outs))
+        X = outs[0][0] if len(outs) == 1 else np.concatenate([o[0] for o in outs], axis=2)  # (B, T, 2H)
+    pooled = [_pool_forward(mc, H_out, lengths, d == "bwd") for (H_out, _), d in zip(layers[-1][1], directions(mc))]
+    R = pooled[0][0] if len(pooled) == 1 else np.concatenate([p[0] for p in pooled], axis=1)  # (B, H_r)
+    mask = None
+    if train and mc.dropout > 0:
+        keep = 1.0 - mc.dropout
+        mask = ((rng.random(R.shape) < keep) / keep).astype(dtype)  # (B, H_r) inverted dropout
+        R = R * mask
+    logits = np.empty((B, params["V"].shape[0]), dtype)
+    kernels.dense_forward(logits, np.ascontiguousarray(R), params["V"], params["c"])
+    cache = {"X0": X0, "layers": layers, "pooled": pooled, "R": R, "mask": mask, "lengths": lengths}
+    return logits, cache
+
+
+def backward(params, mc, cache, dlogits) -> dict:
+    """Gradients of every trainable parameter (never of the table), from dL/dlogits (B, C)."""
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    lengths, R = cache["lengths"], cache["R"]
+    H = mc.hidden_size
+    dR = np.zeros_like(R)
+    kernels.dense_backward(dR, grads["V"], grads["c"], dlogits, np.ascontiguousarray(R), params["V"])
+    if cache["mask"] is not None:
+        dR *= cache["mask"]
+    dirs = directions(mc)
+    last_outs = cache["layers"][-1][1]
+    dHs = []
+    for k, ((H_out, _), d) in enumerate(zip(last_outs, dirs)):
+        dH = np.zeros_like(H_out)
+        _pool_backward(mc, dH, np.ascontiguousarray(dR[:, k * H:(k + 1) * H]), lengths, cache["pooled"][k][1],
+                       d == "bwd")
+        dHs.append(dH)
+    for layer in range(mc.layers - 1, -1, -1):
+        X, outs = cache["layers"][layer]
+        dX = np.zeros_like(X)
+        for k, ((H_out, cell_cache), d) in enumerate(zip(outs, dirs)):
+            _cell_backward(mc, params, grads, f"l{layer}.{d}.", dX, dHs[k], H_out, cell_cache, X, lengths, d == "bwd")
+        if layer > 0:
+            dHs = [np.ascontiguousarray(dX[:, :, k * H:(k + 1) * H]) for k in range(len(dirs))]
+    if "P" in params:
+        X0 = cache["X0"]
+        B, T, D = X0.shape
+        grads["P"] += np.dot(dX.reshape(B * T, -1).T, X0.reshape(B * T, D))  # (projection, D)
+    return grads
+
+
+def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None):
+    """Mean cross-entropy (float), gradients, probabilities (B, C)."""
+    logits, cache = forward(params, mc, table, ids, lengths, train, rng)
+    probs = np.empty_like(logits)
+    dlogits = np.empty_like(logits)
+    loss = kernels.softmax_cross_entropy(probs, dlogits, logits, np.asarray(y, np.int32))
+    return float(loss), backward(params, mc, cache, dlogits), probs
+
+
+def softmax(logits):
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A trained classifier: save, load, predict
+# ---------------------------------------------------------------------------------------------------
+class Classifier:
+    def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path=""):
+        self.params, self.mc, self.labels = params, model_cfg, list(labels)
+        self.tokenizer, self.words, self.table = tokenizer, list(words), table
+        self.vectors_path = str(vectors_path)
+        self._encoder = None
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from .data import Encoder
+            self._encoder = Encoder({w: i for i, w in enumerate(self.words)}, self.tokenizer)
+        return self._encoder
+
+    def predict_proba_encoded(self, data, batch_size=256) -> np.ndarray:
+        """(n, C) float64 probabilities of Encoded `data`, in its order."""
+        from .data import batch_order, make_batch
+        out = np.zeros((len(data), len(self.labels)), np.float64)
+        for idx in batch_order(data.lengths, batch_size):
+            ids, lengths, _ = make_batch(data, idx, len(self.words) + 1)
+            logits, _ = forward(self.params, self.mc, self.table, ids, lengths)
+            out[idx] = softmax(logits)
+        return out
+
+    def predict_proba(self, texts, batch_size=256) -> np.ndarray:
+        return self.predict_proba_encoded(self.encoder.encode(texts), batch_size)
+
+    def save(self, path) -> None:
+        arrays = {f"param.{k}": v for k, v in self.params.items()}
+        arrays.update(
+            labels=np.array(self.labels, dtype=str),
+            model_config=np.array(json.dumps(asdict(self.mc))),
+            tokenizer=np.array(json.dumps({"lowercase": self.tokenizer.lowercase,
+                                           "pattern": self.tokenizer.pattern})),
+            vocab_utf8=np.frombuffer("\n".join(self.words).encode("utf-8"), np.uint8),
+            table=np.asarray(self.table),
+            vectors_path=np.array(self.vectors_path),
+            vectors_shape=np.array([len(self.words), self.table.shape[1]], np.int64),
+            format_version=np.array(FORMAT_VERSION, np.int64),
+        )
+        savez_deterministic(path, arrays)
+
+    @classmethod
+    def load(cls, path) -> "Classifier":
+        from ..config import RNNModelConfig, from_dict
+        from ..text import Tokenizer
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"model file not found: {path}; train one with `make train-rnn` or pass --model")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                params = {k[len("param."):]: z[k] for k in z.files if k.startswith("param.")}
+                labels = [str(x) for x in z["labels"]]
+                mc = from_dict(RNNModelConfig, json.loads(str(z["model_config"])), "model")
+                tok = json.loads(str(z["tokenizer"]))
+                words = bytes(z["vocab_utf8"]).decode("utf-8").split("\n")
+                table = z["table"]
+                vectors_path = str(z["vectors_path"])
+        except UserError:
+            raise
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise UserError(f"{path} is not a model written by train-rnn ({type(exc).__name__}: {exc}); "
+                            f"re-train it or pass the right --model") from None
+        if table.shape[0] != len(words) + 2 or "V" not in params or len(labels) != params["V"].shape[0]:
+            raise UserError(f"{path} is inconsistent (table, vocabulary or labels do not match); re-train it")
+        table.flags.writeable = False
+        return cls(params, mc, labels, Tokenizer(tok["lowercase"], tok["pattern"]), words, table, vectors_path)
+
+
+def savez_deterministic(path, arrays: dict) -> None:
+    """np.savez's layout (zip of .npy files, uncompressed) with fixed member timestamps, written
+    atomically: the same arrays always give the same bytes (np.savez stamps the current time)."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+
+
+def format_prediction(labels, probs_row) -> str:
+    best = int(np.argmax(probs_row))
+    return labels[best] + "".join(f"\tp_{lab}={p:.4f}" for lab, p in zip(labels, probs_row))
+
+
+def predict_command(model_path, texts, batch_size=256, out=None) -> None:
+    """Print one line per text (`label<TAB>p_<label>=...`); with no texts, stream stdin in batches."""
+    out = out or sys.stdout
+    clf = Classifier.load(model_path)
+
+    def emit(batch):
+        for row in clf.predict_proba(batch):
+            out.write(format_prediction(clf.labels, row) + "\n")
+        out.flush()
+
+    if texts:
+        for start in range(0, len(texts), batch_size):
+            emit(list(texts[start:start + batch_size]))
+        return
+    batch = []
+    for line in sys.stdin:
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) == batch_size:
+            emit(batch)
+            batch = []
+    if batch:
+        emit(batch)

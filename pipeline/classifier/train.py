@@ -1,0 +1,290 @@
+"""Stage two driver: frozen vectors + labelled sentences -> recurrent classifier -> model.npz and metrics.
+
+    pipeline train-rnn --config configs/rnn.yaml [--set model.cell=lstm]... [--resume]
+
+The driver owns everything around the model and its kernels: reading the vectors (the table is made
+read-only and gets no gradient), the tokenizer (the config's, else the one saved beside the vectors in
+`config.yaml`, else lowercase + whitespace), splits (`data.py`), epochs of bucketed mini-batches, clipping
+and the optimiser (`optim.py`), early stopping on dev accuracy (patience epochs without improvement; the
+best weights are restored at the end), progress, checkpoints and the outputs.
+
+Ctrl-C / SIGTERM is polled after every batch: the driver saves `checkpoint.npz` (parameters, optimiser
+state, best weights so far, dropout RNG state, fold / epoch / batch position, history) and exits; `--resume`
+continues exactly there (batch order of an epoch is a function of seed, fold and epoch, so it is rebuilt).
+A checkpoint is also written at every epoch end. A NaN or infinite loss stops training with a UserError
+that says to lower train.lr; the best weights so far are saved to model.npz when there are any.
+
+k-fold (data.folds >= 2): one model per fold; metrics.json reports mean and std of accuracy and macro-F1
+across folds (`accuracy`, `accuracy_std`, `macro_f1`, `macro_f1_std`, per fold in `folds`), per_class and
+confusion_matrix over the pooled out-of-fold predictions, and train_loss / dev_accuracy of the last fold,
+whose model is the one saved in model.npz.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+import yaml
+
+from .. import progress
+from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config, to_dict
+from ..errors import Interrupted, StopFlag, UserError, atomic_write_json
+from ..text import Tokenizer
+from ..vectors import load_vectors
+from .data import Encoder, batch_order, build_table, load_splits, make_batch
+from .metrics import accuracy, classification_report, mean_std
+from .model import Classifier, init_params, loss_and_grads, savez_deterministic
+from .optim import clip_global_norm, make_optimizer
+
+CHECKPOINT = "checkpoint.npz"
+
+
+def resolve_tokenizer(cfg):
+    """(Tokenizer, where it came from): cfg.tokenizer, the vectors' own config.yaml, or the default."""
+    if cfg.tokenizer is not None:
+        return Tokenizer.from_config(cfg.tokenizer), "config"
+    saved = Path(cfg.vectors.path).parent / "config.yaml"
+    if saved.is_file():
+        try:
+            section = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("tokenizer")
+            if isinstance(section, dict):
+                return Tokenizer.from_config(from_dict(TokenizerConfig, section, "tokenizer")), str(saved)
+        except (yaml.YAMLError, ConfigError, OSError, UnicodeDecodeError, AttributeError):
+            progress.say(f"note: cannot read the tokenizer section of {saved}; using lowercase + whitespace")
+    return Tokenizer(lowercase=True), "default"
+
+
+def _config_key(cfg, workers) -> str:
+    d = to_dict(cfg)
+    d.pop("output")
+    d["train"]["workers"] = workers
+    return json.dumps(d, sort_keys=True)
+
+
+class _State:
+    """Everything needed to continue training exactly where it stopped."""
+
+    def __init__(self, params, opt, fold=0):
+        self.params, self.opt, self.fold = params, opt, fold
+        self.epoch = self.batch = 0
+        self.loss_sum, self.loss_n = 0.0, 0
+        self.train_loss, self.dev_accuracy = [], []
+        self.best = None                       # copy of the best params so far (by dev accuracy)
+        self.best_acc, self.best_epoch, self.bad_epochs = -1.0, 0, 0
+        self.dropout_rng = None
+        self.fold_results = []                 # finished folds (k-fold)
+        self.seqs, self.seconds = 0, 0.0       # trained sequences and training time, for sequences/s
+
+    def save(self, path, key):
+        arrays = {f"param.{k}": v for k, v in self.params.items()}
+        arrays.update(self.opt.state_arrays())
+        if self.best is not None:
+            arrays.update({f"best.{k}": v for k, v in self.best.items()})
+        meta = {k: getattr(self, k) for k in ("fold", "epoch", "batch", "loss_sum", "loss_n", "train_loss",
+                                              "dev_accuracy", "best_acc", "best_epoch", "bad_epochs",
+                                              "fold_results", "seqs", "seconds")}
+        meta["rng"] = self.dropout_rng.bit_generator.state
+        arrays["meta"] = np.array(json.dumps(meta))
+        arrays["config_key"] = np.array(key)
+        savez_deterministic(path, arrays)
+
+    def load(self, path, key):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if str(z["config_key"]) != key:
+                    raise UserError(f"{path} was written by a run with other settings; resume with the same "
+                                    f"config or start afresh without --resume")
+                for k in self.params:
+                    self.params[k][...] = z[f"param.{k}"]
+                self.opt.load_state_arrays(z)
+                if f"best.V" in z.files:
+                    self.best = {k: z[f"best.{k}"].copy() for k in self.params}
+                meta = json.loads(str(z["meta"]))
+        except (OSError, KeyError, ValueError) as exc:
+            raise UserError(f"cannot resume from {path}: {exc}; start afresh without --resume") from None
+        rng_state = meta.pop("rng")
+        for k, v in meta.items():
+            setattr(self, k, v)
+        self.dropout_rng.bit_generator.state = rng_state
+
+
+def _nan_error(tc, where, saved):
+    kept = ("the best weights so far were saved to " + str(saved)) if saved else "no epoch had finished, nothing was saved"
+    return UserError(f"the loss became NaN/inf in {where}; lower train.lr (now {tc.lr}) or train.clip_norm "
+                     f"(now {tc.clip_norm}) and retrain; {kept}")
+
+
+def train_rnn(cfg, resume: bool = False) -> Path:
+    t_start = time.perf_counter()
+    out = Path(cfg.output.dir)
+    wv = load_vectors(cfg.vectors.path, cfg.vectors.binary, cfg.vectors.max_words)
+    table = build_table(wv.vectors, cfg.vectors.unk)   # (V+2, D) float32, read-only: the frozen lookup
+    table.flags.writeable = False
+    tokenizer, tok_source = resolve_tokenizer(cfg)
+    cfg = dataclasses.replace(cfg, tokenizer=TokenizerConfig(tokenizer.lowercase, tokenizer.pattern))
+    splits = load_splits(cfg.data)
+    if splits.replaced_lines:
+        progress.say(f"note: {splits.replaced_lines} lines held undecodable bytes, replaced by U+FFFD")
+    workers = resolve_workers(cfg.train.workers)
+    numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    labels, label_id = splits.labels, {lab: i for i, lab in enumerate(splits.labels)}
+    encoder = Encoder(wv.index, tokenizer)
+    encoded = [tuple(None if s is None else encoder.encode(s.texts, [label_id[l] for l in s.labels]) for s in fold)
+               for fold in splits.folds]
+    first = splits.folds[0]
+    progress.say(f"vectors: {len(wv):,} words x {wv.dim}; tokenizer: {tokenizer} ({tok_source}); labels: "
+                 f"{', '.join(labels)}; train {len(first[0])}, dev {len(first[1]) if first[1] else 0}, test "
+                 f"{len(first[2]) if first[2] else 0}{f' x {len(splits.folds)} folds' if len(splits.folds) > 1 else ''}"
+                 f"; token coverage {encoder.coverage:.1%}; {workers} threads")
+    progress.say("Numba kernels compile on the first run (about a minute), then load from the cache")
+
+    tc, mc = cfg.train, cfg.model
+    key = _config_key(cfg, workers)
+    ckpt = out / CHECKPOINT
+
+    def fresh_state(fold):
+        params = init_params(mc, wv.dim, len(labels), tc.seed + fold)
+        st = _State(params, make_optimizer(tc, params), fold)
+        st.dropout_rng = np.random.default_rng([tc.seed, fold, 7])
+        return st
+
+    st = fresh_state(0)
+    if resume and ckpt.is_file():
+        fold = int(json.loads(str(np.load(ckpt, allow_pickle=False)["meta"]))["fold"]) if _readable(ckpt) else 0
+        st = fresh_state(fold)
+        st.load(ckpt, key)
+        progress.say(f"resuming from {ckpt}: fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch}")
+    elif resume:
+        progress.say(f"no checkpoint at {ckpt}; starting afresh")
+    save_config(cfg, out / "config.yaml")
+
+    with StopFlag() as stop:
+        while True:
+            train, dev, test = encoded[st.fold]
+            clf = _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokenizer, out)
+            report = _evaluate(clf, test, labels) if test is not None else None
+            st.fold_results.append({"train_loss": st.train_loss, "dev_accuracy": st.dev_accuracy,
+                                    "best_epoch": st.best_epoch, "test": report})
+            if st.fold + 1 >= len(encoded):
+                break
+            done, seqs, seconds = st.fold_results, st.seqs, st.seconds
+            st = fresh_state(st.fold + 1)
+            st.fold_results, st.seqs, st.seconds = done, seqs, seconds
+
+    clf.save(out / "model.npz")
+    metrics = _metrics(st, labels, encoder.coverage)
+    metrics["seconds"] = time.perf_counter() - t_start
+    atomic_write_json(out / "metrics.json", metrics)
+    if ckpt.is_file():
+        ckpt.unlink()
+    if metrics.get("accuracy") is not None:
+        extra = f" +- {metrics['accuracy_std']:.4f} over {len(encoded)} folds" if len(encoded) > 1 else ""
+        progress.say(f"test accuracy {metrics['accuracy']:.4f}{extra}, macro-F1 {metrics['macro_f1']:.4f}; "
+                     f"{metrics['sequences_per_second']:,.0f} sequences/s")
+    return out
+
+
+def _readable(path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "meta" in z.files
+    except (OSError, ValueError):
+        return False
+
+
+def _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokenizer, out):
+    """Epochs over `train` with early stopping on `dev`; returns the Classifier with the best weights."""
+    tc, mc = cfg.train, cfg.model
+    lengths = train.lengths
+    pad = table.shape[0] - 1
+    make_clf = lambda params: Classifier(params, mc, labels, tokenizer, wv.words, table, cfg.vectors.path)
+    desc = f"fold {st.fold + 1}" if cfg.data.folds >= 2 else "training"
+    with progress.bar(total=len(train) * tc.epochs, unit="seq", desc=desc) as pbar:
+        pbar.update(st.epoch * len(train))
+        while st.epoch < tc.epochs:
+            order = batch_order(lengths, tc.batch_size, np.random.default_rng([tc.seed, st.fold, st.epoch]))
+            pbar.update(sum(len(b) for b in order[:st.batch]))
+            t0 = time.perf_counter()
+            while st.batch < len(order):
+                ids, lens, y = make_batch(train, order[st.batch], pad)
+                loss, grads, _ = loss_and_grads(st.params, mc, table, ids, lens, y, True, st.dropout_rng)
+                norm = clip_global_norm(grads, tc.clip_norm)
+                if not (np.isfinite(loss) and np.isfinite(norm)):
+                    saved = None
+                    if st.best is not None:
+                        saved = out / "model.npz"
+                        make_clf(st.best).save(saved)
+                    raise _nan_error(tc, f"fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch + 1}", saved)
+                st.opt.step(st.params, grads)
+                st.loss_sum += loss * len(y)
+                st.loss_n += len(y)
+                st.batch += 1
+                st.seqs += len(y)
+                pbar.update(len(y))
+                pbar.set_postfix(loss=f"{st.loss_sum / st.loss_n:.4f}", refresh=False)
+                if stop.requested:
+                    st.seconds += time.perf_counter() - t0
+                    st.save(ckpt, key)
+                    raise Interrupted(f"interrupted; checkpoint saved in {ckpt}; continue with the same command "
+                                      f"plus --resume")
+            st.seconds += time.perf_counter() - t0
+            st.train_loss.append(st.loss_sum / max(st.loss_n, 1))
+            st.epoch, st.batch, st.loss_sum, st.loss_n = st.epoch + 1, 0, 0.0, 0
+            msg = f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
+            stop_now = False
+            if dev is not None and len(dev):
+                acc = accuracy(dev.y, make_clf(st.params).predict_proba_encoded(dev).argmax(axis=1))
+                st.dev_accuracy.append(acc)
+                msg += f", dev accuracy {acc:.4f}"
+                if acc > st.best_acc:
+                    st.best = {k: v.copy() for k, v in st.params.items()}
+                    st.best_acc, st.best_epoch, st.bad_epochs = acc, st.epoch, 0
+                else:
+                    st.bad_epochs += 1
+                    stop_now = tc.patience > 0 and st.bad_epochs >= tc.patience
+            progress.say(msg)
+            if stop_now:
+                progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
+                             f"{st.best_epoch} ({st.best_acc:.4f}), its weights are kept")
+                break
+            if st.epoch < tc.epochs:
+                st.save(ckpt, key)
+    if st.best is None:                        # no dev set: the last weights
+        st.best, st.best_epoch = {k: v.copy() for k, v in st.params.items()}, st.epoch
+    return make_clf(st.best)
+
+
+def _evaluate(clf, test, labels) -> dict:
+    probs = clf.predict_proba_encoded(test)
+    report = classification_report(test.y, probs.argmax(axis=1), labels)
+    report["y_true"] = test.y.tolist()
+    report["y_pred"] = probs.argmax(axis=1).tolist()
+    return report
+
+
+def _metrics(st, labels, coverage) -> dict:
+    last = st.fold_results[-1]
+    m = {"labels": labels, "coverage": coverage, "train_loss": last["train_loss"],
+         "dev_accuracy": last["dev_accuracy"], "best_epoch": last["best_epoch"]}
+    reports = [f["test"] for f in st.fold_results]
+    if reports[-1] is None:
+        m.update(accuracy=None, macro_f1=None, per_class=None, confusion_matrix=None)
+    elif len(reports) == 1:
+        m.update({k: v for k, v in reports[0].items() if k not in ("y_true", "y_pred", "labels")})
+    else:
+        y_true = np.concatenate([r["y_true"] for r in reports])
+        y_pred = np.concatenate([r["y_pred"] for r in reports])
+        pooled = classification_report(y_true, y_pred, labels)
+        acc, f1 = mean_std([r["accuracy"] for r in reports]), mean_std([r["macro_f1"] for r in reports])
+        m.update(accuracy=acc["mean"], accuracy_std=acc["std"], macro_f1=f1["mean"], macro_f1_std=f1["std"],
+                 per_class=pooled["per_class"], confusion_matrix=pooled["confusion_matrix"],
+                 folds=[{"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "train_loss": f["train_loss"],
+                         "dev_accuracy": f["dev_accuracy"], "best_epoch": f["best_epoch"]}
+                        for r, f in zip(reports, st.fold_results)])
+    m["sequences_per_second"] = st.seqs / max(st.seconds, 1e-9)
+    m["train_seconds"] = st.seconds
+    return m

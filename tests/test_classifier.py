@@ -1,0 +1,260 @@
+"""Tests of stage two around the kernels: data formats and splits, the table's UNK/PAD rows, gradient
+checks through the whole model, a NumPy reference forward pass, BPTT on a long-memory task, the frozen
+table, reproducibility, and train-rnn / predict end to end through the CLI.
+
+Run: .venv/bin/python -m pytest -q tests/test_classifier.py
+"""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from pipeline import cli
+from pipeline.config import LabelledDataConfig, RNNModelConfig
+from pipeline.classifier import data as cdata
+from pipeline.classifier import model as M
+from pipeline.classifier.optim import Adam, clip_global_norm
+from pipeline.errors import UserError
+from pipeline.vectors import WordVectors, save_vectors
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("fmt, text", [
+    ("tsv", "pos\ta fine film\nneg\ta dull film\n\n"),
+    ("fasttext", "__label__pos a fine film\n__label__neg a dull film\n"),
+    ("label_first", "1 a fine film\n0 a dull film\n"),
+])
+def test_line_formats_and_auto(tmp_path, fmt, text):
+    f = write(tmp_path / "d.txt", text)
+    for given in (fmt, "auto"):
+        d = cdata.read_labelled([f], given)
+        assert d.texts == ["a fine film", "a dull film"]
+        assert set(d.labels) == ({"1", "0"} if fmt == "label_first" else {"pos", "neg"})
+
+
+def test_class_files_cp1252_and_errors(tmp_path):
+    pos = write(tmp_path / "rt.pos", "caf\u00e9 society is fine\nlovely\n", "cp1252")
+    neg = write(tmp_path / "rt.neg", "dull\n", "cp1252")
+    d = cdata.read_labelled([pos, neg], "class_files", encoding="cp1252")
+    assert d.labels == ["pos", "pos", "neg"] and d.texts[0].startswith("caf\u00e9")
+    with pytest.raises(UserError, match="rt.pos:1"):          # cp1252 bytes are not UTF-8
+        cdata.read_labelled([pos, neg], "class_files")
+    empty = write(tmp_path / "rt.mid", "\n")
+    with pytest.raises(UserError, match="rt.mid:1: the class file is empty"):
+        cdata.read_labelled([pos, empty], "class_files", encoding="cp1252")
+    bad = write(tmp_path / "bad.txt", "__label__pos fine\nno label here\n")
+    with pytest.raises(UserError, match="bad.txt:2"):
+        cdata.read_labelled([bad], "fasttext")
+
+
+def test_unknown_label_in_test_is_an_error(tmp_path):
+    train = write(tmp_path / "train.tsv", "a\tx\nb\ty\n")
+    test = write(tmp_path / "test.tsv", "c\tz\n")
+    with pytest.raises(UserError, match="test.tsv:1: label 'c'"):
+        cdata.load_splits(LabelledDataConfig(name=None, format="tsv", train=(str(train),), test=(str(test),)))
+
+
+def test_stratified_split_and_kfold():
+    y = np.array(["a"] * 60 + ["b"] * 30 + ["c"] * 10)
+    test, rest = cdata.stratified_split(y, [0.1], seed=3)
+    assert sorted(np.unique(y[test], return_counts=True)[1]) == [1, 3, 6]   # 10% of every class
+    assert len(np.intersect1d(test, rest)) == 0 and len(test) + len(rest) == len(y)
+    again, _ = cdata.stratified_split(y, [0.1], seed=3)
+    assert np.array_equal(test, again)
+    folds = cdata.kfold_indices(y, 5, seed=1)
+    allidx = np.concatenate(folds)
+    assert np.array_equal(np.sort(allidx), np.arange(len(y)))             # every example exactly once
+    for f in folds:
+        assert np.unique(y[f], return_counts=True)[1].tolist() == [12, 6, 2]
+
+
+def test_kfold_splits_from_config(tmp_path):
+    lines = "".join(f"{'ab'[i % 2]}\tsentence {i}\n" for i in range(40))
+    f = write(tmp_path / "all.tsv", lines)
+    s = cdata.load_splits(LabelledDataConfig(name=None, train=(str(f),), folds=4, dev_fraction=0.1))
+    assert len(s.folds) == 4 and s.labels == ["a", "b"]
+    tests = [t for _, _, t in s.folds]
+    assert sorted(x for t in tests for x in t.texts) == sorted(f"sentence {i}" for i in range(40))
+    for train, dev, test in s.folds:
+        assert not set(train.texts) & set(test.texts) and not set(dev.texts) & set(test.texts)
+
+
+def test_table_rows_encoding_and_batches():
+    vecs = np.arange(12, dtype=np.float32).reshape(4, 3)
+    for unk, row in (("mean", vecs.mean(0)), ("zeros", np.zeros(3))):
+        table = cdata.build_table(vecs, unk)
+        assert table.shape == (6, 3) and not table.flags.writeable
+        assert np.allclose(table[4], row) and not table[5].any()               # UNK, PAD
+    from pipeline.text import Tokenizer
+    enc = cdata.Encoder({w: i for i, w in enumerate("abcd")}, Tokenizer())
+    e = enc.encode(["A b zz", "", "d d d d"], [0, 1, 0])
+    assert e.ids[:3].tolist() == [0, 1, 4] and e.lengths.tolist() == [3, 1, 4]   # OOV -> UNK; empty -> [UNK]
+    assert enc.coverage == pytest.approx(6 / 7)                              # the empty line adds no token
+    ids, lengths, y = cdata.make_batch(e, np.array([0, 1]), pad_id=5)
+    assert ids.tolist() == [[0, 1, 4], [4, 5, 5]] and lengths.dtype == np.int32
+    order = cdata.batch_order(np.array([5, 1, 9, 2, 7, 3]), 2, np.random.default_rng(0))
+    assert sorted(np.concatenate(order).tolist()) == list(range(6))
+
+
+# --------------------------------------------------------------------------------------- gradients
+
+def tiny_problem(rng, V=7, D=3, B=4, T=5, C=3, dtype=np.float64):
+    table = np.zeros((V + 2, D), dtype)
+    table[:V + 1] = rng.standard_normal((V + 1, D))
+    lengths = np.array([T, 3, 1, T - 1][:B], np.int32)
+    ids = np.full((B, T), V + 1, np.int32)
+    for b in range(B):
+        ids[b, :lengths[b]] = rng.integers(0, V + 1, lengths[b])
+    return table, ids, lengths, rng.integers(0, C, B).astype(np.int32)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_gradients_whole_model(cell, pooling):
+    """Central differences in float64 through projection, 2 bidirectional layers, pooling, dropout."""
+    rng = np.random.default_rng(0)
+    table, ids, lengths, y = tiny_problem(rng)
+    mc = RNNModelConfig(cell=cell, hidden_size=3, layers=2, bidirectional=True, pooling=pooling,
+                        projection=2, dropout=0.3)
+    p = M.init_params(mc, table.shape[1], 3, seed=1, dtype=np.float64)
+    for v in p.values():
+        v += rng.standard_normal(v.shape) * 0.3
+    loss_of = lambda: M.loss_and_grads(p, mc, table, ids, lengths, y, True, np.random.default_rng(5))
+    _, grads, _ = loss_of()
+    assert "table" not in grads and set(grads) == set(p)
+    for name, v in p.items():
+        num = np.zeros_like(v)
+        for i in range(v.size):
+            old = v.flat[i]
+            v.flat[i] = old + 1e-6
+            plus = loss_of()[0]
+            v.flat[i] = old - 1e-6
+            minus = loss_of()[0]
+            v.flat[i] = old
+            num.flat[i] = (plus - minus) / 2e-6
+        err = np.abs(num - grads[name])
+        assert err.max() < 1e-6 * max(1.0, np.abs(num).max()), name
+        assert err.mean() < 1e-7, name
+
+
+def test_elman_forward_matches_numpy_reference():
+    rng = np.random.default_rng(1)
+    table, ids, lengths, _ = tiny_problem(rng, T=6)
+    mc = RNNModelConfig(cell="elman", hidden_size=4, pooling="last", projection=2)
+    p = M.init_params(mc, table.shape[1], 3, seed=2, dtype=np.float64)
+    logits, _ = M.forward(p, mc, table, ids, lengths)
+    W, U, b = p["l0.fwd.W"], p["l0.fwd.U"], p["l0.fwd.b"]
+    for row in range(len(ids)):
+        h = np.zeros(4)
+        for t in range(lengths[row]):
+            x = p["P"] @ table[ids[row, t]]
+            h = np.tanh(U @ h + W @ x + b)             # z_t = U h_{t-1} + W x_t + b, h_t = f(z_t)
+        assert np.allclose(logits[row], p["V"] @ h + p["c"], atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ learning, BPTT
+
+def test_elman_learns_first_token_of_30():
+    """The label is the first of 30 tokens (key tokens 0/1, then 29 random distractors); with `last`
+    pooling only back-propagation through all 29 steps can find it."""
+    rng = np.random.default_rng(0)
+    K, V, D, T = 2, 10, 16, 30
+    table = np.zeros((V + 2, D), np.float32)
+    table[:V] = rng.standard_normal((V, D)) * 0.5
+    table.flags.writeable = False
+    digest = hashlib.sha256(table.tobytes()).hexdigest()
+
+    def batch(n):
+        ids = rng.integers(K, V, (n, T)).astype(np.int32)
+        ids[:, 0] = rng.integers(0, K, n)
+        return ids, np.full(n, T, np.int32), ids[:, 0].copy()
+
+    mc = RNNModelConfig(cell="elman", hidden_size=16, pooling="last")
+    p = M.init_params(mc, D, K, seed=1)
+    opt = Adam(p, 0.01)
+    test_ids, test_len, test_y = batch(400)
+    acc = 0.0
+    for step in range(1, 1201):
+        ids, lengths, y = batch(32)
+        _, grads, _ = M.loss_and_grads(p, mc, table, ids, lengths, y)
+        clip_global_norm(grads, 5.0)
+        opt.step(p, grads)
+        if step % 100 == 0:
+            acc = (M.forward(p, mc, table, test_ids, test_len)[0].argmax(1) == test_y).mean()
+            if acc > 0.95:
+                break
+    assert acc > 0.9
+    assert hashlib.sha256(table.tobytes()).hexdigest() == digest                 # frozen table untouched
+
+
+# ------------------------------------------------------------------------------------------ end to end
+
+WORDS = ["good", "great", "fine", "bad", "awful", "dull", "the", "film", "was", "a"]
+
+
+def tiny_run(tmp_path, test_lines=None, extra=()):
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((len(WORDS), 6)).astype(np.float32)
+    save_vectors(tmp_path / "vec.bin", WordVectors(WORDS, vecs))
+    def lines(n, seed):
+        r = np.random.default_rng(seed)
+        out = []
+        for i in range(n):
+            lab = ["pos", "neg"][i % 2]
+            sent = list(r.choice(WORDS[6:], 3)) + [r.choice(WORDS[:3] if lab == "pos" else WORDS[3:6])] + \
+                list(r.choice(WORDS[6:], int(r.integers(0, 4)))) + (["unseenword"] if i % 5 == 0 else [])
+            out.append(f"{lab}\t{' '.join(sent)}\n")
+        return "".join(out)
+    write(tmp_path / "train.tsv", lines(60, 1))
+    write(tmp_path / "test.tsv", test_lines if test_lines is not None else lines(20, 2))
+    args = ["--quiet", "train-rnn", "--set", "data.name=null", "--set", f"data.train=[{tmp_path / 'train.tsv'}]",
+            "--set", f"data.test=[{tmp_path / 'test.tsv'}]", "--set", f"vectors.path={tmp_path / 'vec.bin'}",
+            "--set", "model.hidden_size=8", "--set", "train.epochs=4", "--set", "train.batch_size=8",
+            "--set", "train.workers=1", "--set", f"output.dir={tmp_path / 'run'}", *extra]
+    return cli.main(args)
+
+
+def test_train_rnn_end_to_end_and_predict(tmp_path, capsys):
+    assert tiny_run(tmp_path) == 0
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert len(metrics["train_loss"]) == len(metrics["dev_accuracy"]) >= 1
+    assert {"accuracy", "macro_f1", "per_class", "confusion_matrix", "coverage", "sequences_per_second",
+            "seconds"} <= set(metrics)
+    assert metrics["coverage"] < 1.0
+    # the table inside the model is the vectors file's, byte for byte, plus UNK (mean) and PAD (zeros)
+    from pipeline.vectors import load_vectors
+    wv = load_vectors(tmp_path / "vec.bin")
+    with np.load(run / "model.npz", allow_pickle=False) as z:
+        assert z["table"][:len(WORDS)].tobytes() == wv.vectors.tobytes() and not z["table"][-1].any()
+    # predict on the test sentences reproduces the test accuracy of metrics.json
+    capsys.readouterr()
+    rows = [l.split("\t", 1) for l in (tmp_path / "test.tsv").read_text().splitlines()]
+    assert cli.main(["predict", "--model", str(run / "model.npz"), *[t for _, t in rows]]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == len(rows) and out[0].count("\tp_") == 2
+    acc = np.mean([line.split("\t")[0] == lab for line, (lab, _) in zip(out, rows)])
+    assert acc == pytest.approx(metrics["accuracy"])
+    # same seed, same bytes
+    first = (run / "model.npz").read_bytes()
+    assert tiny_run(tmp_path) == 0
+    assert (run / "model.npz").read_bytes() == first
+
+
+def test_unseen_test_label_exits_2(tmp_path, capsys):
+    assert tiny_run(tmp_path, test_lines="pos\tgood film\nmaybe\tfine film\n") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "maybe" in err[0] and "test.tsv:2" in err[0]
+
+
+def test_predict_missing_model_exits_2(tmp_path, capsys):
+    assert cli.main(["predict", "--model", str(tmp_path / "none.npz"), "text"]) == 2
+    bad = write(tmp_path / "bad.npz", "not a zip")
+    assert cli.main(["predict", "--model", str(bad), "text"]) == 2
