@@ -99,3 +99,11 @@ class StopFlag:
         for sig, old in self._saved.items():
             signal.signal(sig, old)
         return False
+
+
+def remove_stale_temps(folder) -> None:
+    """Delete temporary files that a killed run left in `folder` (they are never outputs)."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for tmp in folder.glob(".*.tmp"):
+            _unlink_quietly(tmp)

@@ -23,7 +23,8 @@ import numpy as np
 
 from .. import progress
 from ..config import save_config, to_dict, resolve_workers
-from ..errors import Interrupted, StopFlag, UserError, atomic_savez, atomic_write_json
+from ..errors import (Interrupted, StopFlag, UserError, atomic_savez, atomic_write_json,
+                      remove_stale_temps)
 from ..text import Tokenizer
 from ..vectors import WordVectors, save_vectors
 from .corpus import encode_corpus
@@ -123,6 +124,7 @@ def train_embeddings(cfg, resume: bool = False) -> Path:
             progress.say(f"no checkpoint at {ckpt}; starting afresh")
         st = _State(init_vectors(V, D, tc.seed), np.zeros((V, D), np.float32),
                     seed_rng_states(tc.seed, workers))
+    remove_stale_temps(out)
     save_config(cfg, out / "config.yaml")
     vocab.save(out / "vocab.tsv")
 
