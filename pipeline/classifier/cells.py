@@ -191,19 +191,20 @@ def elman_backward(dX, dW, dU, db, dH_out, H_out, X, lengths, W, U, activation, 
         for k in range(n):
             row = order[k]
             t = _time_index(lengths[row], s, reverse)
-            r = offsets[s] + k  # packed row
-            for j in range(Hd):
-                hj = H_out[row, t, j]
-                fprime = 1.0 - hj * hj if activation == TANH else hj * (1.0 - hj)
-                if K == 1:
-                    carry[0, k, j] += dH_out[row, t, j]  # full BPTT: one carrier, gradient enters
+            hrow, dzrow = H_out[row, t], dZ[offsets[s] + k]  # (H,) views
+            if K == 1:
+                carry[0, k] += dH_out[row, t]  # full BPTT: one carrier, the gradient enters it
+            else:
+                carry[0, k] = dH_out[row, t]  # truncated: a fresh carrier for this entry point
+            for a in range(K):
+                ca, za = carry[a, k], dz_a[a, k]
+                if activation == TANH:
+                    for j in range(Hd):
+                        za[j] = ca[j] * (1.0 - hrow[j] * hrow[j])
                 else:
-                    carry[0, k, j] = dH_out[row, t, j]  # truncated: fresh carrier for this entry
-                total = 0.0
-                for a in range(K):
-                    dz_a[a, k, j] = carry[a, k, j] * fprime
-                    total += dz_a[a, k, j]
-                dZ[r, j] = total
+                    for j in range(Hd):
+                        za[j] = ca[j] * hrow[j] * (1.0 - hrow[j])
+                dzrow += za
         # through the recurrent matrix: dL/dh_{t-1} = dz_t U; the oldest carrier is dropped
         if K == 1:
             np.dot(dz_a[0, :n], U, carry[0, :n])
@@ -264,36 +265,32 @@ def lstm_backward(dX, dW, dU, db, dH_out, H_out, C_out, gates, X, lengths, W, U,
     next_c = np.zeros((K, B, Hd), X.dtype)  # dL/dc_{t-1} produced at this step
     dz_a = np.zeros((K, B, 4 * Hd), X.dtype)
     dZ = np.zeros((src.shape[0], 4 * Hd), X.dtype)  # packed
+    zero_h = np.zeros(Hd, X.dtype)
     for s in range(n_active.shape[0] - 1, -1, -1):
         n = n_active[s]
         for k in range(n):
             row = order[k]
             L = lengths[row]
             t = _time_index(L, s, reverse)
-            r = offsets[s] + k  # packed row
-            tp = _time_index(L, s - 1, reverse)
-            for j in range(Hd):
-                ig = gates[row, t, j]
-                fg = gates[row, t, Hd + j]
-                gg = gates[row, t, 2 * Hd + j]
-                og = gates[row, t, 3 * Hd + j]
-                tc = _tanh(C_out[row, t, j], X.dtype)
-                c_prev = C_out[row, tp, j] if s > 0 else 0.0
-                if K == 1:
-                    carry_h[0, k, j] += dH_out[row, t, j]
-                else:
-                    carry_h[0, k, j] = dH_out[row, t, j]
-                    carry_c[0, k, j] = 0.0
-                for a in range(K):
-                    dh = carry_h[a, k, j]
-                    dc = carry_c[a, k, j] + dh * og * (1.0 - tc * tc)
-                    dz_a[a, k, j] = dc * gg * ig * (1.0 - ig)
-                    dz_a[a, k, Hd + j] = dc * c_prev * fg * (1.0 - fg)
-                    dz_a[a, k, 2 * Hd + j] = dc * ig * (1.0 - gg * gg)
-                    dz_a[a, k, 3 * Hd + j] = dh * tc * og * (1.0 - og)
-                    next_c[a, k, j] = dc * fg
-                    for q in range(4):
-                        dZ[r, q * Hd + j] += dz_a[a, k, q * Hd + j]
+            gt, crow, dzrow = gates[row, t], C_out[row, t], dZ[offsets[s] + k]  # views
+            c_prev = C_out[row, _time_index(L, s - 1, reverse)] if s > 0 else zero_h  # (H,)
+            if K == 1:
+                carry_h[0, k] += dH_out[row, t]
+            else:
+                carry_h[0, k] = dH_out[row, t]
+                carry_c[0, k] = 0.0
+            for a in range(K):
+                dh, dc_in, za, dc_out = carry_h[a, k], carry_c[a, k], dz_a[a, k], next_c[a, k]
+                for j in range(Hd):
+                    ig, fg, gg, og = gt[j], gt[Hd + j], gt[2 * Hd + j], gt[3 * Hd + j]
+                    tc = _tanh(crow[j], X.dtype)
+                    dc = dc_in[j] + dh[j] * og * (1.0 - tc * tc)
+                    za[j] = dc * gg * ig * (1.0 - ig)
+                    za[Hd + j] = dc * c_prev[j] * fg * (1.0 - fg)
+                    za[2 * Hd + j] = dc * ig * (1.0 - gg * gg)
+                    za[3 * Hd + j] = dh[j] * tc * og * (1.0 - og)
+                    dc_out[j] = dc * fg
+                dzrow += za
         if K == 1:
             np.dot(dz_a[0, :n], U, carry_h[0, :n])
             carry_c[0, :n] = next_c[0, :n]
@@ -349,39 +346,32 @@ def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, 
     da_a = np.zeros((K, B, 3 * Hd), X.dtype)  # dL/d(U h_{t-1} + b_h) per carrier
     dZx = np.zeros((src.shape[0], 3 * Hd), X.dtype)  # dL/d(W x_t + b), packed
     dA = np.zeros((src.shape[0], 3 * Hd), X.dtype)  # dL/d(U h_{t-1} + b_h), packed
+    zero_h = np.zeros(Hd, X.dtype)
     for s in range(n_active.shape[0] - 1, -1, -1):
         n = n_active[s]
         for k in range(n):
             row = order[k]
             L = lengths[row]
             t = _time_index(L, s, reverse)
-            r = offsets[s] + k  # packed row
-            tp = _time_index(L, s - 1, reverse)
-            for j in range(Hd):
-                rg = gates[row, t, j]
-                zg = gates[row, t, Hd + j]
-                ng = gates[row, t, 2 * Hd + j]
-                hn = Hn[row, t, j]
-                h_prev = H_out[row, tp, j] if s > 0 else 0.0
-                if K == 1:
-                    carry[0, k, j] += dH_out[row, t, j]
-                else:
-                    carry[0, k, j] = dH_out[row, t, j]
-                for a in range(K):
-                    dh = carry[a, k, j]
-                    dn = dh * (1.0 - zg) * (1.0 - ng * ng)  # w.r.t. n's pre-activation
-                    dr = dn * hn * rg * (1.0 - rg)
-                    dzg = dh * (h_prev - ng) * zg * (1.0 - zg)
-                    da_a[a, k, j] = dr
-                    da_a[a, k, Hd + j] = dzg
-                    da_a[a, k, 2 * Hd + j] = dn * rg
-                    direct[a, k, j] = dh * zg
-                    dZx[r, j] += dr
-                    dZx[r, Hd + j] += dzg
-                    dZx[r, 2 * Hd + j] += dn
-                    dA[r, j] += dr
-                    dA[r, Hd + j] += dzg
-                    dA[r, 2 * Hd + j] += dn * rg
+            gt, hn, dzx, da = gates[row, t], Hn[row, t], dZx[offsets[s] + k], dA[offsets[s] + k]  # views
+            h_prev = H_out[row, _time_index(L, s - 1, reverse)] if s > 0 else zero_h  # (H,)
+            if K == 1:
+                carry[0, k] += dH_out[row, t]
+            else:
+                carry[0, k] = dH_out[row, t]
+            for a in range(K):
+                dh, ga, dd = carry[a, k], da_a[a, k], direct[a, k]
+                for j in range(Hd):
+                    rg, zg, ng = gt[j], gt[Hd + j], gt[2 * Hd + j]
+                    dn = dh[j] * (1.0 - zg) * (1.0 - ng * ng)  # w.r.t. n's pre-activation
+                    ga[j] = dn * hn[j] * rg * (1.0 - rg)  # r
+                    ga[Hd + j] = dh[j] * (h_prev[j] - ng) * zg * (1.0 - zg)  # z
+                    ga[2 * Hd + j] = dn * rg  # n, recurrent side: inside r (U_n h + b_hn)
+                    dzx[2 * Hd + j] += dn
+                    dd[j] = dh[j] * zg
+                for q in range(2 * Hd):
+                    dzx[q] += ga[q]
+                da += ga
         if K == 1:
             np.dot(da_a[0, :n], U, carry[0, :n])
             carry[0, :n] += direct[0, :n]
