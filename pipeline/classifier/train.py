@@ -37,7 +37,7 @@ from ..text import Tokenizer
 from ..vectors import load_vectors
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
-from .model import Classifier, init_params, loss_and_grads, savez_deterministic
+from .model import Classifier, blas_threads, init_params, loss_and_grads, savez_deterministic
 from .optim import clip_global_norm, make_optimizer
 
 CHECKPOINT = "checkpoint.npz"
@@ -140,7 +140,6 @@ def train_rnn(cfg, resume: bool = False) -> Path:
                  f"{', '.join(labels)}; train {len(first[0])}, dev {len(first[1]) if first[1] else 0}, test "
                  f"{len(first[2]) if first[2] else 0}{f' x {len(splits.folds)} folds' if len(splits.folds) > 1 else ''}"
                  f"; token coverage {encoder.coverage:.1%}; {workers} threads")
-    progress.say("Numba kernels compile on the first run (about a minute), then load from the cache")
 
     tc, mc = cfg.train, cfg.model
     key = _config_key(cfg, workers)
@@ -161,8 +160,10 @@ def train_rnn(cfg, resume: bool = False) -> Path:
     elif resume:
         progress.say(f"no checkpoint at {ckpt}; starting afresh")
     save_config(cfg, out / "config.yaml")
+    _warm_up(st, mc, table)
 
-    with StopFlag() as stop:
+    # BLAS single-threaded: see model.blas_threads for the measurement; also what makes runs reproducible
+    with StopFlag() as stop, blas_threads(1):
         while True:
             train, dev, test = encoded[st.fold]
             clf = _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokenizer, out)
@@ -186,6 +187,17 @@ def train_rnn(cfg, resume: bool = False) -> Path:
         progress.say(f"test accuracy {metrics['accuracy']:.4f}{extra}, macro-F1 {metrics['macro_f1']:.4f}; "
                      f"{metrics['sequences_per_second']:,.0f} sequences/s")
     return out
+
+
+def _warm_up(st, mc, table):
+    """Compile (first run) or load from Numba's cache every kernel this model uses, outside the timed
+    loop, on a one-token batch; says so, so that a first run does not look stuck."""
+    t0 = time.perf_counter()
+    progress.say("preparing the Numba kernels (compiled on the first run, about a minute; cached after)")
+    ids = np.zeros((2, 2), np.int32)
+    loss_and_grads(st.params, mc, table, ids, np.array([2, 1], np.int32), np.zeros(2, np.int32), True,
+                   np.random.default_rng(0))
+    progress.say(f"kernels ready in {time.perf_counter() - t0:.1f} s")
 
 
 def _readable(path) -> bool:
