@@ -288,3 +288,20 @@ def test_interrupt_then_resume_gives_the_same_model(tmp_path, monkeypatch):
     assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3", "--resume")) == 0
     assert (tmp_path / "run" / "model.npz").read_bytes() == reference
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
+
+
+def test_nan_loss_stops_with_advice_and_keeps_best(tmp_path, monkeypatch, capsys):
+    from pipeline.classifier import train as train_mod
+    real = train_mod.loss_and_grads
+    calls = {"n": 0}
+
+    def poisoned(*args, **kw):
+        loss, grads, probs = real(*args, **kw)
+        calls["n"] += 1
+        return (float("nan") if calls["n"] == 12 else loss), grads, probs   # epoch 2 (1 warm-up call)
+
+    monkeypatch.setattr(train_mod, "loss_and_grads", poisoned)
+    assert tiny_run(tmp_path) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lower train.lr" in err[0] and "best weights" in err[0]
+    assert (tmp_path / "run" / "model.npz").is_file()
