@@ -28,7 +28,10 @@ def atomic_path(path):
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror}; choose a writable output directory") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; outputs get the usual permissions
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())

@@ -196,3 +196,97 @@ def test_console_script_reports_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert res.stderr.strip().startswith("error: file not found") and len(res.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stage two
+# ---------------------------------------------------------------------------------------------------
+def labelled(tmp_path, name, text, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return p
+
+
+GOOD_TSV = "".join(f"{'pos' if i % 2 else 'neg'}\tthe {'cat' if i % 2 else 'dog'} sat\n" for i in range(20))
+
+
+def train_rnn(capsys, tmp_path, *sets, vectors=None):
+    vectors = vectors or write_vectors(tmp_path / "v.bin")
+    args = ["train-rnn", "--set", f"vectors.path={vectors}", "--set", f"output.dir={tmp_path / 'rnn'}",
+            "--set", "train.epochs=1", "--set", "model.hidden_size=4", "--set", "data.name=null"]
+    for s in sets:
+        args += ["--set", s]
+    code, err = run(capsys, *args)
+    return code, err, tmp_path / "rnn"
+
+
+@pytest.mark.parametrize("data, needles", [
+    (b"", ["empty"]),
+    (b"not a header\n", ["header"]),
+    (b"3 4\nthe 1 2 3 4\n", ["truncated"]),
+    (b"2 2\nthe nan 1\ncat 1 2\n", ["NaN"]),
+    (b"2 2\nthe 1 1\nthe 1 2\n", ["twice"]),
+])
+def test_train_rnn_broken_vectors(capsys, tmp_path, data, needles):
+    v = tmp_path / "bad.vec"
+    v.write_bytes(data)
+    train = labelled(tmp_path, "train.tsv", GOOD_TSV)
+    code, err, out = train_rnn(capsys, tmp_path, f"data.train=[{train}]", "data.format=tsv", vectors=v)
+    assert_clean_failure(code, err, *needles)
+    assert not (out / "model.npz").exists()
+
+
+def test_train_rnn_missing_vectors(capsys, tmp_path):
+    train = labelled(tmp_path, "train.tsv", GOOD_TSV)
+    code, err, _ = train_rnn(capsys, tmp_path, f"data.train=[{train}]", "data.format=tsv",
+                             vectors=tmp_path / "none.bin")
+    assert_clean_failure(code, err, "not found", "train-embeddings")
+
+
+@pytest.mark.parametrize("files, needles", [
+    ({"train.tsv": GOOD_TSV, "test.tsv": "neutral\tthe cat\n"}, ["neutral"]),       # unknown label
+    ({"train.tsv": GOOD_TSV + "\tno label here\n"}, ["train.tsv:21"]),               # missing label
+    ({"train.tsv": GOOD_TSV + "pos\n"}, ["train.tsv:21"]),                            # missing text
+    ({"train.tsv": ""}, ["empty"]),
+    ({"train.tsv": GOOD_TSV.encode() + b"pos\tcaf\xe9\n"}, ["train.tsv:21", "utf-8"]),  # undecodable
+])
+def test_train_rnn_broken_labelled_files(capsys, tmp_path, files, needles):
+    paths = {name: labelled(tmp_path, name, text) for name, text in files.items()}
+    sets = [f"data.train=[{paths['train.tsv']}]", "data.format=tsv"]
+    if "test.tsv" in paths:
+        sets.append(f"data.test=[{paths['test.tsv']}]")
+    code, err, out = train_rnn(capsys, tmp_path, *sets)
+    assert_clean_failure(code, err, *needles)
+    assert not (out / "model.npz").exists()
+
+
+def test_train_rnn_empty_class_file(capsys, tmp_path):
+    pos = labelled(tmp_path, "reviews.pos", "the cat sat\n" * 10)
+    neg = labelled(tmp_path, "reviews.neg", "")
+    code, err, _ = train_rnn(capsys, tmp_path, f"data.train=[{pos},{neg}]", "data.format=class_files")
+    assert_clean_failure(code, err, "reviews.neg", "empty")
+
+
+@pytest.mark.parametrize("setting, needles", [
+    ("model.cell=transformer", ["model.cell"]),
+    ("model.hidden_size=0", ["hidden_size"]),
+    ("model.dropout=1.5", ["dropout"]),
+    ("data.folds=1", ["folds"]),
+    ("train.lr=0", ["lr"]),
+    ("train.batch_size=-4", ["batch_size"]),
+    ("model.celll=lstm", ["model.cell"]),
+])
+def test_train_rnn_bad_settings(capsys, tmp_path, setting, needles):
+    train = labelled(tmp_path, "train.tsv", GOOD_TSV)
+    code, err, out = train_rnn(capsys, tmp_path, f"data.train=[{train}]", "data.format=tsv", setting)
+    assert_clean_failure(code, err, *needles)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a zip file at all", b"PK\x03\x04truncated"])
+def test_predict_with_missing_or_corrupt_model(capsys, tmp_path, content):
+    model = tmp_path / "model.npz"
+    if content is not None:
+        model.write_bytes(content)
+    code, err = run(capsys, "predict", "--model", str(model), "a sentence")
+    assert_clean_failure(code, err, "model")
