@@ -227,7 +227,10 @@ def test_forward_matches_numpy_reference(cell, reverse):
     p = make_params(cell, D, Hd, rng)
     H_out, _ = forward(cell, p, X, lengths, reverse)
     np.testing.assert_allclose(H_out, reference_forward(cell, p, X, lengths, reverse), rtol=1e-12, atol=1e-12)
-    # float32 production path agrees to float32 precision
+    # float32 production path (rational tanh/sigmoid) agrees to float32 precision; checked on the LSTM
+    # only, which uses both activations, to keep the cold-compile time of this file down
+    if cell != "lstm":
+        return
     p32 = {k: v.astype(np.float32) for k, v in p.items()}
     H32, _ = forward(cell, p32, X.astype(np.float32), lengths, reverse)
     assert H32.dtype == np.float32

@@ -37,7 +37,8 @@ def pool_last_backward(dH_seq, dR, lengths, reverse):
     B = dR.shape[0]
     for row in range(B):
         t = 0 if reverse else lengths[row] - 1
-        dH_seq[row, t] += dR[row]
+        for j in range(dR.shape[1]):
+            dH_seq[row, t, j] += dR[row, j]
 
 
 @njit(cache=True)
@@ -96,15 +97,24 @@ def pool_max_backward(dH_seq, dR, argmax):
 @njit(cache=True)
 def dense_forward(logits, R, V, c):
     """logits (B, C) <- R V^T + c; R (B, H), V (C, H), c (C,)."""
-    logits[:] = np.dot(R, V.T) + c
+    prod = np.dot(R, V.T)  # (B, C)
+    for row in range(prod.shape[0]):
+        for k in range(prod.shape[1]):
+            logits[row, k] = prod[row, k] + c[k]
     return logits
 
 
 @njit(cache=True)
 def dense_backward(dR, dV, dc, dlogits, R, V):
     """dR += dlogits V, dV += dlogits^T R, dc += column sums of dlogits."""
-    dR += np.dot(dlogits, V)
-    dV += np.dot(dlogits.T, R)
+    dR_new = np.dot(dlogits, V)  # (B, H)
+    for row in range(dR.shape[0]):
+        for j in range(dR.shape[1]):
+            dR[row, j] += dR_new[row, j]
+    dV_new = np.dot(dlogits.T, R)  # (C, H)
+    for k in range(dV.shape[0]):
+        for j in range(dV.shape[1]):
+            dV[k, j] += dV_new[k, j]
     for row in range(dlogits.shape[0]):
         for k in range(dlogits.shape[1]):
             dc[k] += dlogits[row, k]
