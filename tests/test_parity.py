@@ -75,7 +75,7 @@ def test_max_vocab_size_vs_gensim_max_final_vocab(tmp_path):
 @pytest.mark.parametrize("sample, ns_exponent", [(1e-3, 0.75), (0.00001, 0.75), (0.0, 0.5), (0.0001, 1.0)])
 def test_driver_tables_equal_gensims(tmp_path, sample, ns_exponent):
     """The tables train.py builds from the encoded corpus (same calls) against gensim's on the same file."""
-    cfg = config(tmp_path, f"corpus.paths=[{LEE}]", "vocab.min_count=2", f"train.sample={sample}",
+    cfg = config(tmp_path, f"corpus.paths=[{LEE}]", "vocab.min_count=2", f"train.sample={sample:f}",
                  f"train.ns_exponent={ns_exponent}")
     vocab = encode_corpus(cfg.corpus, Tokenizer(), cfg.vocab).vocab
     model = gensim_vocab_model(cfg, tmp_path)

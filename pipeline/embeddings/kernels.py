@@ -21,10 +21,14 @@ then read-only arrays, then sizes / hyper-parameters, then RNG state. RNG is spl
 uint64 state that is passed in and returned (or updated in place for the parallel entry point);
 Numba's np.random is never used, so results depend only on the states the driver seeds.
 
-Speed (1.15M-token subset, same vocabulary, 1 thread, per CPU-second on a shared, overloaded
-2-core machine): 0.15-0.16 M words/s against gensim 4.4 corpus_file's 0.14-0.15. TODO: the
-~2x-gensim goal of a leaner kernel is not shown; variants tried (row views, sigmoid/log tables,
-no loss, bisection sampler) differed by less than the measurement noise there.
+Speed. Most of the time goes to waiting for the W_out rows of the noise words, which are
+random rows of a matrix larger than the cache (measured on en-mixed, V = 56k, D = 100: with a
+2,000-word vocabulary that fits in cache the same kernel ran 2.4x faster; with D = 16 only 1.4x).
+So each sentence's pairs and noise words are listed first (``draw_sentence_pairs``) and the rows
+of the pair two ahead are prefetched while the current pair computes (``sgns_train_pairs``):
+2.5x more words per CPU-second than drawing in the loop (0.33 vs 0.13 M words/s on one thread,
+1M words of en-mixed, a loaded machine). sigma and -log sigma come from interpolated tables
+(1.25x over exp + log1p, error < 5e-7).
 
 Driver usage, one call per chunk of sentences (see ``sgns_train_parallel``)::
 
