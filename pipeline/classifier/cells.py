@@ -27,8 +27,11 @@ dU = dZ^T H_prev, dX = dZ W as single GEMMs on packed rows; only the recurrent (
 runs per step, on the n_s rows still running. Gate non-linearities use a vectorisable rational tanh in
 float32. Measured at B=64, D=100, H=128, MR-like lengths, float32, one BLAS thread: this beat a
 prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s forward, LSTM 4.0k vs 2.4k)
-and trains ~2.7-3.7x faster than torch 2.13's nn.RNN/LSTM/GRU on the same (loaded) machine. Set the
-BLAS to one thread (OPENBLAS_NUM_THREADS=1 / threadpoolctl): the per-step GEMMs are too small to share.
+and, against torch 2.13 nn.RNN/LSTM/GRU (packed sequences, one thread, same heavily loaded machine,
+best of 5), trains 2.0-3.7x faster (Elman 7.6k vs 3.8k seq/s CPU time, LSTM 1.7k vs 0.72k, GRU 2.25k
+vs 1.0k) but only matches it in inference for LSTM/GRU (0.9x; Elman 1.3x). TODO: prange over the rows
+of the element-wise gate loops for the second core. Keep the BLAS on one thread
+(OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads on the small per-step GEMMs ran 4x slower.
 
 Truncated BPTT (bptt_steps = k > 0): the gradient that ENTERS at output step t (dH_out[:, t]) crosses at
 most k recurrent connections, i.e. it reaches the pre-activations of steps t, t-1, ..., t-k (in the
