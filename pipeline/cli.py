@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 
 from . import progress
-from .errors import Interrupted, UserError
+from .errors import Interrupted, StopFlag, UserError
 
 
 def _add_config_args(p):
@@ -134,17 +132,16 @@ def run(args) -> int:
     return 0
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt   # SIGTERM outside a training loop: stop like Ctrl-C, without a traceback
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     progress.QUIET = args.quiet
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+    StopFlag.install()      # Ctrl-C / SIGTERM set a flag that the drivers poll at safe points
     try:
-        return run(args)
+        code = run(args)
+        if StopFlag.requested:
+            print("interrupted after the outputs were written", file=sys.stderr)
+            return 130
+        return code
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -76,31 +76,51 @@ class Interrupted(Exception):
 class StopFlag:
     """Turns SIGINT and SIGTERM into a flag that drivers poll at safe points (chunk or batch ends).
 
-    A second Ctrl-C while the flag is already set stops at once, as users expect.
+    The flag is shared by every instance: the CLI installs the handlers as soon as it starts
+    (`StopFlag.install()`), so a Ctrl-C while the corpus is still being read is seen by the
+    training loop that follows. The handler never raises on the first signal (an exception
+    thrown into arbitrary library code can be swallowed there); a second Ctrl-C stops at once.
+    Used as a context manager it installs the handlers for its duration if nobody did.
     """
 
-    def __init__(self):
-        self.requested = False
-        self._saved = {}
+    requested = False
+    _installed = False
 
-    def _handler(self, signum, frame):
+    @classmethod
+    def _handler(cls, signum, frame):
         import signal
-        if self.requested and signum == signal.SIGINT:
+        if cls.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.requested = True
+        cls.requested = True
 
-    def __enter__(self):
+    @classmethod
+    def install(cls) -> dict:
+        """Install the handlers (main thread only); returns the previous ones."""
         import signal
         import threading
-        if threading.current_thread() is threading.main_thread():
+        saved = {}
+        if not cls._installed and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self._saved[sig] = signal.signal(sig, self._handler)
+                saved[sig] = signal.signal(sig, cls._handler)
+            cls._installed = True
+        return saved
+
+    @classmethod
+    def check(cls, doing: str) -> None:
+        """Raise Interrupted when a stop was asked for before there is anything to save."""
+        if cls.requested:
+            raise Interrupted(f"interrupted while {doing}; nothing was written")
+
+    def __enter__(self):
+        self._saved = self.install()
         return self
 
     def __exit__(self, *exc):
         import signal
         for sig, old in self._saved.items():
             signal.signal(sig, old)
+        if self._saved:
+            type(self)._installed = False
         return False
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import progress
-from ..errors import UserError
+from ..errors import StopFlag, UserError
 from ..text import ReadStats, iter_sentences, resolve_paths
 from ..vocab import Vocab
 
@@ -101,6 +101,7 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
             buf.extend([setdefault(w, len(index)) for w in tokens])
             lengths.append(len(tokens))
             if len(buf) >= BLOCK:
+                StopFlag.check("reading the corpus")
                 n_tokens += len(buf)
                 pbar.update(len(buf))
                 buf.tofile(f)

@@ -98,6 +98,7 @@ def train_embeddings(cfg, resume: bool = False) -> Path:
     tokenizer = Tokenizer.from_config(cfg.tokenizer)
     corpus = encode_corpus(cfg.corpus, tokenizer, cfg.vocab)
     t_encoded = time.perf_counter()
+    StopFlag.check("reading the corpus")
     if corpus.replaced_lines:
         progress.say(f"note: {corpus.replaced_lines} lines held bytes that are not {cfg.corpus.encoding}; "
                      f"they were replaced by U+FFFD (corpus.errors: replace)")
