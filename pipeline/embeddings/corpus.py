@@ -90,15 +90,15 @@ def _temp_parent(cache):
 
 def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     stats = ReadStats()
-    index: dict[str, int] = {}
-    setdefault = index.setdefault
+    index = _AutoId()
+    ids_of = index.__getitem__        # known words: a C-level lookup; new ones: _AutoId.__missing__
     lengths = array("q")
     buf = array("i")
     n_tokens = 0
     with open(out / "provisional.i32", "wb") as f, progress.bar(unit="w", desc="reading corpus") as pbar:
         for tokens in iter_sentences(paths, tokenizer, corpus_cfg.encoding, corpus_cfg.errors,
                                      corpus_cfg.max_sentence_length, stats):
-            buf.extend([setdefault(w, len(index)) for w in tokens])
+            buf.extend(map(ids_of, tokens))
             lengths.append(len(tokens))
             if len(buf) >= BLOCK:
                 StopFlag.check("reading the corpus")
@@ -149,6 +149,14 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     meta = {"format": FORMAT_VERSION, "corpus_words": n_tokens, "lines": stats.lines,
             "replaced_lines": stats.replaced_lines, "files": [str(p) for p in paths]}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+class _AutoId(dict):
+    """word -> provisional id, a new id for each new word in order of first appearance."""
+
+    def __missing__(self, word):
+        self[word] = i = len(self)
+        return i
 
 
 def _blocks(path):
