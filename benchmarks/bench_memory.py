@@ -86,11 +86,17 @@ def main(argv=None):
                 f"{rows[1]:.0f} | {rows[10]:.0f} | {growth:+.1%} |\n")
         results = HERE / "RESULTS.md"
         text = results.read_text() if results.exists() else ""
-        if "## Stage one memory" not in text:
-            text += ("\n## Stage one memory (bench_memory.py)\n\nPeak RSS of `train-embeddings` (1 epoch) on a "
-                     "synthetic Zipf corpus (50k-word vocabulary) and on one ten times longer.\n\n"
+        head = "## Stage one memory (bench_memory.py)"
+        if head not in text:
+            text += (f"\n{head}\n\nPeak RSS of `train-embeddings` (1 epoch) on a synthetic Zipf corpus "
+                     "(50k-word vocabulary) and on one ten times longer.\n\n"
                      "| date | machine | command | 1x peak MB | 10x peak MB | growth |\n| --- | --- | --- | --- | --- | --- |\n")
-        text += line
+        # insert the row at the end of this section's table, wherever the section is
+        start = text.index(head)
+        nxt = text.find("\n## ", start + len(head))
+        end = len(text) if nxt < 0 else nxt + 1
+        section = text[start:end].rstrip("\n") + "\n" + line
+        text = text[:start] + section + ("\n" if nxt >= 0 else "") + text[end:]
         tmpf = results.with_suffix(".md.tmp")
         tmpf.write_text(text)
         os.replace(tmpf, results)

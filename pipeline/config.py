@@ -283,6 +283,11 @@ def _coerce(tp, value, at):
             raise ConfigError(f"{at}: expected a whole number, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):
+            try:                      # YAML 1.1 reads 1e-5 (no dot) as text: accept it as a number
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{at}: expected a number, got {value!r}")
         return float(value)

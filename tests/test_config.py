@@ -40,6 +40,16 @@ def test_bad_settings_name_the_key(override, message):
     assert message in str(exc.value)
 
 
+def test_exponent_floats_without_a_dot(tmp_path):
+    """YAML reads 1e-5 as a string; the loader accepts it as the number it means."""
+    assert load_config(EmbeddingsConfig, None, ["train.sample=1e-5"]).train.sample == 1e-5
+    p = tmp_path / "c.yaml"
+    p.write_text("train:\n  sample: 1e-4\n")
+    assert load_config(EmbeddingsConfig, p).train.sample == 1e-4
+    with pytest.raises(ConfigError, match="train.sample: expected a number"):
+        load_config(EmbeddingsConfig, None, ["train.sample=abc"])
+
+
 def test_unknown_key_in_yaml_file(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("vocab:\n  min_cout: 3\n")
