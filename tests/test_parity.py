@@ -129,11 +129,13 @@ QUALITY = ["corpus.paths=[dataset:gensim-wiki, gensim:lee_background.cor]", "voc
 #   WordSim-353  ours 0.1725 +- 0.0124   gensim 0.1905 +- 0.0122   ours - gensim -0.0181 +- 0.0157 (worst -0.0385)
 #   SimLex-999   ours 0.1010 +- 0.0069   gensim 0.1093 +- 0.0068   ours - gensim -0.0083 +- 0.0053 (worst -0.0124)
 #   analogy      ours 0.0186 +- 0.0018   gensim 0.0195 +- 0.0013   ours - gensim -0.0009 +- 0.0025 (worst -0.0035)
-# Tolerance = 3 std of the per-seed difference (0.047 -> 0.05; 0.0074 -> 0.008). NOTE: ours is on average BELOW
-# gensim here (WordSim-353 by 0.018, SimLex-999 by 0.008), so this one-seed test only catches regressions larger
-# than that gap; the issue's target (3-seed means within 0.01) is the slow test below, which fails on WordSim-353
-# at the time of writing. Ours with gensim's initial scale (U[-1, 1)/D instead of U[-0.5, 0.5)/D) scored
-# WordSim-353 0.185 / 0.173 on seeds 1 / 4 (0.174 / 0.160 with ours): a likely part of the gap.
+# Tolerance = 3 std of the per-seed difference (0.047 -> 0.05; 0.0074 -> 0.008).
+# Those "ours" figures were measured with word2vec.c's initial scale U[-0.5, 0.5)/D. After switching to gensim's
+# U[-1, 1)/D (kernels.init_vectors), ours over the same seeds 1-6 (same settings, 2026-11-26):
+#   WordSim-353 0.1840 +- 0.0117   SimLex-999 0.1058 +- 0.0072   analogy 0.0205 +- 0.0020
+# i.e. within 0.007 of gensim's means on every score (analogy above). Also tried: skipping the update when
+# |u.v| >= 6 as gensim's Cython does: WordSim-353 0.1843, SimLex-999 0.1057, analogy 0.0205: no difference, so
+# the kernel keeps the exact gradient.
 TOLERANCE = {"wordsim353": 0.05, "analogy": 0.008}
 
 
