@@ -1,0 +1,303 @@
+"""Stage two speed: our RNN classifier against the same model in PyTorch, training and inference.
+
+    .venv/bin/python benchmarks/bench_rnn.py [--repeats 7] [--batches 10] [--cells elman lstm gru]
+                                             [--json PATH] [--no-results] [--no-torch]
+
+What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
+- train: one optimiser step per batch = forward, loss, backward, clipping by global norm (5.0, as train-rnn
+  does) and the Adam step. Ours goes through the model.py API (`model.loss_and_grads`), `optim.clip_global_norm`
+  and `optim.Adam`, i.e. what `train-rnn` runs per batch; PyTorch runs nn.Embedding.from_pretrained(freeze=True)
+  -> pack_padded_sequence(enforce_sorted=False) -> nn.RNN / nn.LSTM / nn.GRU -> final state -> nn.Linear ->
+  cross_entropy -> backward -> clip_grad_norm_ -> torch.optim.Adam.
+- infer: class probabilities of a batch. Ours: `model.forward` + `model.softmax` (what predict runs per batch);
+  PyTorch: the same module under torch.inference_mode() + softmax.
+Shape: batch 64, embedding 100 (frozen table of 20,000 words + UNK + PAD), hidden 128, one layer, one direction,
+`last` pooling (the final state, = PyTorch's h_n), 2 classes, float32. Sentence lengths are drawn like MR's
+(gamma(4, 21/4) rounded, clipped to 1..60: mean about 21, max 60).
+
+Threads: PyTorch gets torch.set_num_threads(2) (`--torch-threads`). Ours runs as the train-rnn driver does:
+BLAS limited to ONE thread (model.blas_threads(1), see its docstring for why); the cell kernels have no
+parallel regions, so ours runs on one core. Two in-process pitfalls, both measured and avoided here: warming
+PyTorch up inside blas_threads(1), or launching Numba's thread pool (numba.set_num_threads), made PyTorch
+10-40x slower for the rest of the process.
+
+Alternation: each repeat times, for every cell and mode, `--batches` batches of ours then the same batches in
+PyTorch (ours first on even repeats, PyTorch first on odd ones), so both sides see the same machine load. A
+cell's figure is the median over the repeats of sequences per WALL second; its ratio is the median of the
+per-repeat ratios ours/PyTorch (>1 = ours faster). Kernels are compiled (or loaded from Numba's cache) and
+PyTorch warmed up before any timing.
+
+Output: a table on stdout, a dated row per cell in the "Stage two speed (bench_rnn.py)" section of
+benchmarks/RESULTS.md (read-modify-write under an exclusive lock, then an atomic rename), and with --json PATH
+{"elman": {"train": {"ours": .., "torch": .., "ratio": ..}, "infer": {...}}, "lstm": {...}, "gru": {...}} in
+sequences per second (torch and ratio are null without PyTorch). PyTorch is optional: `pip install -e .[compare]`
+(pinned to torch==2.13.0, the CPU wheel here; elsewhere `pip install torch==2.13.0 --index-url
+https://download.pytorch.org/whl/cpu`); without it the script says so and times ours alone.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import fcntl
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.classifier import model as M  # noqa: E402
+from pipeline.classifier.optim import Adam, clip_global_norm  # noqa: E402
+from pipeline.config import RNNModelConfig  # noqa: E402
+from pipeline.errors import atomic_write_text  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "## Stage two speed (bench_rnn.py)"
+SECTION_TEXT = SECTION + """
+
+Sequences per wall second, ours / PyTorch, on the same batches, alternating (see the docstring of
+`benchmarks/bench_rnn.py`): batch 64, embedding 100 (frozen, 20k words), hidden 128, 1 layer, `last` pooling,
+MR-like lengths (mean ~21, max 60), float32. train = forward + backward + clip + Adam step; infer = forward +
+softmax. Ours: BLAS 1 thread (as train-rnn), Numba threads = cores; PyTorch: torch.set_num_threads(2). ratio =
+median of per-repeat ratios ours/PyTorch (>1: ours faster). Target (issue 5): ratio >= 2 for elman and lstm,
+train and infer. Columns: date (UTC), machine (arch, cores, CPU, load before/after), versions (Python / NumPy /
+Numba / torch), cell, train ours / torch / ratio, infer ours / torch / ratio, repeats x batches, command.
+
+| date | machine | versions | cell | train ours / torch | train ratio | infer ours / torch | infer ratio | repeats x batches | command |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+"""
+B, D, H, VOCAB, C = 64, 100, 128, 20_000, 2
+CELLS = ("elman", "lstm", "gru")
+
+
+def make_batches(n, seed=0):
+    """n batches of (ids (B, T) int32 padded with the PAD row, lengths (B,) int32, labels (B,) int32)."""
+    rng = np.random.default_rng(seed)
+    pad = VOCAB + 1
+    out = []
+    for _ in range(n):
+        lengths = np.clip(np.round(rng.gamma(4.0, 21 / 4.0, size=B)), 1, 60).astype(np.int32)
+        ids = np.full((B, int(lengths.max())), pad, np.int32)
+        for row, L in enumerate(lengths):
+            ids[row, :L] = rng.integers(0, VOCAB, L)
+        out.append((ids, lengths, rng.integers(0, C, B).astype(np.int32)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- ours
+class Ours:
+    def __init__(self, cell, table):
+        self.mc = RNNModelConfig(cell=cell, hidden_size=H, pooling="last")
+        self.table = table
+        self.params = M.init_params(self.mc, D, C, seed=1)
+        self.opt = Adam(self.params, 0.002)
+        self.rng = np.random.default_rng(0)
+
+    def train(self, batches):
+        for ids, lengths, y in batches:
+            _, grads, _ = M.loss_and_grads(self.params, self.mc, self.table, ids, lengths, y, True, self.rng)
+            clip_global_norm(grads, 5.0)
+            self.opt.step(self.params, grads)
+
+    def infer(self, batches):
+        for ids, lengths, _ in batches:
+            M.softmax(M.forward(self.params, self.mc, self.table, ids, lengths)[0])
+
+
+# --------------------------------------------------------------------------------------------------- torch
+class Torch:
+    def __init__(self, cell, table, torch):
+        nn = torch.nn
+        self.torch = torch
+        self.emb = nn.Embedding.from_pretrained(torch.from_numpy(np.array(table)), freeze=True)
+        self.rnn = {"elman": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](D, H, batch_first=True)
+        self.out = nn.Linear(H, C)
+        self.params = list(self.rnn.parameters()) + list(self.out.parameters())
+        self.opt = torch.optim.Adam(self.params, lr=0.002)
+
+    def convert(self, batches):
+        t = self.torch
+        return [(t.from_numpy(ids.astype(np.int64)), t.from_numpy(lengths.astype(np.int64)),
+                 t.from_numpy(y.astype(np.int64))) for ids, lengths, y in batches]
+
+    def logits(self, ids, lengths):
+        packed = self.torch.nn.utils.rnn.pack_padded_sequence(self.emb(ids), lengths, batch_first=True,
+                                                              enforce_sorted=False)
+        _, h_n = self.rnn(packed)
+        h_n = h_n[0] if isinstance(h_n, tuple) else h_n  # LSTM: (h_n, c_n)
+        return self.out(h_n[-1])  # (B, C); h_n is in the original batch order
+
+    def train(self, batches):
+        F = self.torch.nn.functional
+        for ids, lengths, y in batches:
+            self.opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(self.logits(ids, lengths), y)
+            loss.backward()
+            self.torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+            self.opt.step()
+
+    def infer(self, batches):
+        with self.torch.inference_mode():
+            for ids, lengths, _ in batches:
+                self.torch.softmax(self.logits(ids, lengths), dim=1)
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+def rate(fn, batches) -> float:
+    t0 = time.perf_counter()
+    fn(batches)
+    return len(batches) * B / (time.perf_counter() - t0)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}"
+
+
+def versions(torch) -> str:
+    import numba
+    return (f"{platform.python_version()} / {np.__version__} / {numba.__version__} / "
+            f"{torch.__version__ if torch else 'no torch'}")
+
+
+def append_results(path: Path, rows: list) -> None:
+    """Insert `rows` (markdown table lines) at the end of this script's section, creating it if needed;
+    an exclusive lock serialises concurrent appenders, the rename makes the write atomic."""
+    with open(str(path) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
+        if SECTION not in text:
+            text = text.rstrip("\n") + "\n\n" + SECTION_TEXT
+        lines = text.splitlines(keepends=True)
+        at = next(i for i, ln in enumerate(lines) if ln.startswith(SECTION))
+        at = next(i for i in range(at, len(lines)) if lines[i].startswith("| ---"))
+        while at + 1 < len(lines) and lines[at + 1].startswith("|"):
+            at += 1
+        if not lines[at].endswith("\n"):
+            lines[at] += "\n"
+        lines[at + 1:at + 1] = rows
+        atomic_write_text(path, "".join(lines))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeats", type=int, default=7, help="alternating rounds (median reported)")
+    p.add_argument("--batches", type=int, default=10, help="batches of 64 per timed chunk")
+    p.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    p.add_argument("--json", metavar="PATH")
+    p.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    p.add_argument("--no-torch", action="store_true", help="time ours alone even when PyTorch is installed")
+    p.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (the issue asks for 2)")
+    args = p.parse_args(argv)
+    command = shlex.join([".venv/bin/python", "benchmarks/bench_rnn.py", *sys.argv[1:]]) if argv is None else \
+        "main(...)"
+
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("PyTorch is not installed: timing ours alone (for the comparison: pip install -e '.[compare]')")
+    if torch is not None:
+        torch.set_num_threads(args.torch_threads)
+        torch.manual_seed(0)
+
+    rng = np.random.default_rng(0)
+    table = np.zeros((VOCAB + 2, D), np.float32)  # (V+2, D): words, UNK, PAD (zeros)
+    table[:VOCAB + 1] = rng.standard_normal((VOCAB + 1, D)).astype(np.float32) * 0.3
+    table.flags.writeable = False
+    batches = make_batches(args.batches)
+    lens = np.concatenate([b[1] for b in batches])
+    load0 = os.getloadavg()[0]
+    print(f"batch {B}, embedding {D}, hidden {H}, vocabulary {VOCAB:,}; lengths mean {lens.mean():.1f} max "
+          f"{lens.max()}; {args.repeats} repeats x {args.batches} batches; PyTorch threads "
+          f"{torch.get_num_threads() if torch else 'n/a'}; load {load0:.1f}", flush=True)
+
+    # No numba.set_num_threads() here, unlike train-rnn: Numba's pool already defaults to the core count, and
+    # launching it (OpenMP layer) in the same process as PyTorch made PyTorch 10-40x slower (measured: elman
+    # train 3,049 -> 236 seq/s). The cell kernels have no parallel regions, so ours does not use it anyway.
+    sides = {}
+    t0 = time.perf_counter()
+    print("preparing the Numba kernels (compiled on the first run, about a minute; cached after) ...", flush=True)
+    for cell in args.cells:
+        ours = Ours(cell, table)
+        with M.blas_threads(1):
+            ours.train(batches[:1])
+            ours.infer(batches[:1])
+        theirs = tb = None
+        if torch is not None:  # warmed OUTSIDE blas_threads: inside it, torch then ran 10-40x slower (measured)
+            theirs = Torch(cell, table, torch)
+            tb = theirs.convert(batches)
+            theirs.train(tb[:2])
+            theirs.infer(tb[:2])
+        sides[cell] = (ours, theirs, tb)
+    print(f"ready in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    runs = {cell: {mode: {"ours": [], "torch": []} for mode in ("train", "infer")} for cell in args.cells}
+    for rep in range(args.repeats):
+        for cell in args.cells:
+            ours, theirs, tb = sides[cell]
+            for mode in ("train", "infer"):
+                order = ("ours", "torch") if rep % 2 == 0 else ("torch", "ours")
+                for side in order:
+                    if side == "ours":
+                        with M.blas_threads(1):
+                            runs[cell][mode]["ours"].append(rate(getattr(ours, mode), batches))
+                    elif theirs is not None:
+                        runs[cell][mode]["torch"].append(rate(getattr(theirs, mode), tb))
+        last = "; ".join(f"{c} " + " ".join(f"{m} {runs[c][m]['ours'][-1]:,.0f}/"
+                                             + (f"{runs[c][m]['torch'][-1]:,.0f}" if runs[c][m]["torch"] else "-")
+                                             for m in ("train", "infer")) for c in args.cells)
+        print(f"repeat {rep + 1}/{args.repeats} (ours/torch seq/s): {last}", flush=True)
+    load1 = os.getloadavg()[0]
+
+    summary = {}
+    for cell in args.cells:
+        summary[cell] = {}
+        for mode in ("train", "infer"):
+            r = runs[cell][mode]
+            ours = statistics.median(r["ours"])
+            theirs = statistics.median(r["torch"]) if r["torch"] else None
+            ratio = statistics.median(o / t for o, t in zip(r["ours"], r["torch"])) if r["torch"] else None
+            summary[cell][mode] = {"ours": ours, "torch": theirs, "ratio": ratio}
+
+    fmt = lambda v: "n/a" if v is None else f"{v:,.0f}"  # noqa: E731
+    fr = lambda v: "n/a" if v is None else f"{v:.2f}x"  # noqa: E731
+    print(f"\n{'cell':6s} {'train ours':>11s} {'torch':>9s} {'ratio':>7s}   {'infer ours':>11s} {'torch':>9s} "
+          f"{'ratio':>7s}   (sequences/s, medians; ratio = ours / torch)")
+    for cell, s in summary.items():
+        tr, inf = s["train"], s["infer"]
+        print(f"{cell:6s} {fmt(tr['ours']):>11s} {fmt(tr['torch']):>9s} {fr(tr['ratio']):>7s}   "
+              f"{fmt(inf['ours']):>11s} {fmt(inf['torch']):>9s} {fr(inf['ratio']):>7s}")
+    print(f"load {load0:.1f} before, {load1:.1f} after")
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    if not args.no_results:
+        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        mach = f"{machine()}; load {load0:.1f} / {load1:.1f}"
+        rows = []
+        for cell, s in summary.items():
+            tr, inf = s["train"], s["infer"]
+            cols = [date, mach, versions(torch), cell, f"{fmt(tr['ours'])} / {fmt(tr['torch'])}", fr(tr["ratio"]),
+                    f"{fmt(inf['ours'])} / {fmt(inf['torch'])}", fr(inf["ratio"]),
+                    f"{args.repeats} x {args.batches}", f"`{command}`"]
+            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |\n")
+        append_results(RESULTS, rows)
+        print(f"appended to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
