@@ -9,7 +9,8 @@ What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
   and `optim.Adam`, i.e. what `train-rnn` runs per batch; PyTorch runs nn.Embedding.from_pretrained(freeze=True)
   -> pack_padded_sequence(enforce_sorted=False) -> nn.RNN / nn.LSTM / nn.GRU -> final state -> nn.Linear ->
   cross_entropy -> backward -> clip_grad_norm_ -> torch.optim.Adam.
-- infer: class probabilities of a batch. Ours: `model.forward` + `model.softmax` (what predict runs per batch);
+- infer: class probabilities of a batch. Ours: `model.forward(keep_cache=False)` + `model.softmax` (what
+  predict and evaluation run per batch);
   PyTorch: the same module under torch.inference_mode() + softmax.
 Shape: batch 64, embedding 100 (frozen table of 20,000 words + UNK + PAD), hidden 128, one layer, one direction,
 `last` pooling (the final state, = PyTorch's h_n), 2 classes, float32. Sentence lengths are drawn like MR's
@@ -108,7 +109,7 @@ class Ours:
 
     def infer(self, batches):
         for ids, lengths, _ in batches:
-            M.softmax(M.forward(self.params, self.mc, self.table, ids, lengths)[0])
+            M.softmax(M.forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False)[0])
 
 
 # --------------------------------------------------------------------------------------------------- torch

@@ -237,6 +237,23 @@ def test_forward_matches_numpy_reference(cell, reverse):
     np.testing.assert_allclose(H32, H_out, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_forward_only_kernels_equal_forward(cell, dtype):
+    """lstm_infer / gru_infer (inference, no cache) give forward's H_out bit for bit, both directions."""
+    rng = np.random.default_rng(12)
+    X, lengths = make_batch(5, 7, 4, rng, lengths=[7, 2, 1, 5, 7], dtype=dtype)
+    p = make_params(cell, 4, 6, rng, dtype=dtype)
+    for reverse in (False, True):
+        H_out, _ = forward(cell, p, X, lengths, reverse)
+        H_inf = np.full_like(H_out, np.nan)
+        if cell == "lstm":
+            cells.lstm_infer(H_inf, X, lengths, p["W"], p["U"], p["b"], reverse)
+        else:
+            cells.gru_infer(H_inf, X, lengths, p["W"], p["U"], p["b"], p["b_h"], reverse)
+        assert np.array_equal(H_inf, H_out)
+
+
 # --------------------------------------------------------------------------------- 2. truncated BPTT
 
 def reference_elman_truncated(p, X, lengths, dH_out, k, reverse):

@@ -171,7 +171,7 @@ def _input_grads(dX, dW, db, dZ, X, W, src):
 # ----------------------------------------------------------------------------------------------------------
 # Elman
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def elman_forward(H_out, X, lengths, W, U, b, activation, reverse):
     """H_out (B, T, H) <- h_t at real steps, 0 at padding. H_out is also the whole cache."""
     B, T, D = X.shape
@@ -406,3 +406,67 @@ def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, 
     _input_grads(dX, dW, db, dZx, X, W, src)
     _add_2d(dU, np.dot(dA.T, _gather_rows(H_out.reshape(B * T, Hd), src_prev)))
     _add_column_sums(db_h, dA)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Forward only (inference): same arithmetic as lstm_forward / gru_forward, but no cache for backward: the
+# gates of a step live in one (4H,) / (3H,) scratch row and c_t only in the running state, so the (B, T, 4H)
+# arrays are neither zeroed nor written. nogil: model.py runs the two halves of a batch in two threads.
+# (elman_forward keeps nothing but H_out already and serves both.)
+
+@njit(cache=True, nogil=True)
+def lstm_infer(H_out, X, lengths, W, U, b, reverse):
+    """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to lstm_forward's H_out."""
+    B, T, D = X.shape
+    Hd = U.shape[1]
+    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
+    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 4H) all real steps, one GEMM
+    h = np.zeros((B, Hd), X.dtype)  # step order
+    c = np.zeros((B, Hd), X.dtype)
+    Zh = np.empty((B, 4 * Hd), X.dtype)
+    gt = np.empty(4 * Hd, X.dtype)  # activated i, f, g, o of the current row
+    H_out[:] = 0
+    for s in range(n_active.shape[0]):
+        n = n_active[s]
+        np.dot(h[:n], U.T, Zh[:n])
+        for k in range(n):
+            zx, zh, hk, ck = Zx[offsets[s] + k], Zh[k], h[k], c[k]
+            for q in range(2 * Hd):  # i, f
+                gt[q] = _sigmoid(zx[q] + zh[q] + b[q], X.dtype)
+            for q in range(2 * Hd, 3 * Hd):  # g
+                gt[q] = _tanh(zx[q] + zh[q] + b[q], X.dtype)
+            for q in range(3 * Hd, 4 * Hd):  # o
+                gt[q] = _sigmoid(zx[q] + zh[q] + b[q], X.dtype)
+            for j in range(Hd):
+                ck[j] = gt[Hd + j] * ck[j] + gt[j] * gt[2 * Hd + j]
+                hk[j] = gt[3 * Hd + j] * _tanh(ck[j], X.dtype)
+            row = order[k]
+            H_out[row, _time_index(lengths[row], s, reverse)] = hk
+    return H_out
+
+
+@njit(cache=True, nogil=True)
+def gru_infer(H_out, X, lengths, W, U, b, b_h, reverse):
+    """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to gru_forward's H_out."""
+    B, T, D = X.shape
+    Hd = U.shape[1]
+    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
+    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 3H) all real steps, one GEMM
+    h = np.zeros((B, Hd), X.dtype)
+    Zh = np.empty((B, 3 * Hd), X.dtype)
+    gt = np.empty(3 * Hd, X.dtype)  # r, z, n of the current row
+    H_out[:] = 0
+    for s in range(n_active.shape[0]):
+        n = n_active[s]
+        np.dot(h[:n], U.T, Zh[:n])
+        for k in range(n):
+            zx, zh, hk = Zx[offsets[s] + k], Zh[k], h[k]
+            for q in range(2 * Hd):  # r and z
+                gt[q] = _sigmoid(zx[q] + b[q] + zh[q] + b_h[q], X.dtype)
+            for j in range(Hd):
+                gt[2 * Hd + j] = _tanh(zx[2 * Hd + j] + b[2 * Hd + j] + gt[j] * (zh[2 * Hd + j] + b_h[2 * Hd + j]),
+                                       X.dtype)
+                hk[j] = (1.0 - gt[Hd + j]) * gt[2 * Hd + j] + gt[Hd + j] * hk[j]
+            row = order[k]
+            H_out[row, _time_index(lengths[row], s, reverse)] = hk
+    return H_out

@@ -37,7 +37,7 @@ from ..text import Tokenizer
 from ..vectors import load_vectors
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
-from .model import Classifier, blas_threads, init_params, loss_and_grads, savez_deterministic
+from .model import Classifier, blas_threads, forward, init_params, loss_and_grads, savez_deterministic
 from .optim import clip_global_norm, make_optimizer
 
 CHECKPOINT = "checkpoint.npz"
@@ -197,6 +197,7 @@ def _warm_up(st, mc, table):
     ids = np.zeros((2, 2), np.int32)
     loss_and_grads(st.params, mc, table, ids, np.array([2, 1], np.int32), np.zeros(2, np.int32), True,
                    np.random.default_rng(0))
+    forward(st.params, mc, table, ids, np.array([2, 1], np.int32), keep_cache=False)  # dev/test evaluation path
     progress.say(f"kernels ready in {time.perf_counter() - t0:.1f} s")
 
 
