@@ -33,13 +33,44 @@ BLOCK = 1 << 20  # tokens per block read, remapped and written at once (4 MB of 
 
 @dataclass
 class EncodedCorpus:
-    tokens: np.ndarray        # (N,) int32, memory-mapped
-    offsets: np.ndarray       # (S+1,) int64
+    """The encoded corpus: `tokens.npy` (int32, on disk) and sentence `offsets` (S+1,) int64.
+
+    Training reads the tokens chunk by chunk with plain file reads (`read_tokens`), so however long
+    the corpus, only one chunk of it is in memory; `tokens` memory-maps the whole array for small uses
+    (tests). Without a cache the files live in a temporary folder that `close()` removes."""
+    folder: Path
+    offsets: np.ndarray       # (S+1,) int64: sentence s is tokens[offsets[s]:offsets[s+1]]
     vocab: Vocab
     corpus_words: int         # every token read, in or out of the vocabulary
     lines: int
     replaced_lines: int
     cached: bool
+    temporary: bool = False
+    _header: int | None = None    # bytes before the array data in tokens.npy
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def tokens(self) -> np.ndarray:
+        return np.load(self.folder / "tokens.npy", mmap_mode="r")
+
+    def read_tokens(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        """tokens[start:stop] read from the file into `out` (int32, len >= stop - start)."""
+        view = out[:stop - start]
+        if self._header is None:
+            self._header = _header_size(self.folder / "tokens.npy")
+        with open(self.folder / "tokens.npy", "rb") as f:
+            f.seek(self._header + 4 * start)
+            if f.readinto(memoryview(view).cast("B")) != 4 * len(view):
+                raise UserError(f"{self.folder / 'tokens.npy'} is shorter than expected; delete the folder "
+                                f"and run again")
+        return view
+
+    def close(self) -> None:
+        if self.temporary:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def cache_key(paths, tokenizer, corpus_cfg, vocab_cfg) -> str:
@@ -66,7 +97,7 @@ def encode_corpus(corpus_cfg, tokenizer, vocab_cfg) -> EncodedCorpus:
     try:
         _encode_into(workdir, paths, corpus_cfg, tokenizer, vocab_cfg)
         if cache is None:
-            return _load(workdir, cached=False, keep_dir=workdir)
+            return _load(workdir, cached=False, temporary=True)
         try:
             os.replace(workdir, cache)        # atomic publish of the whole cache entry
         except OSError:
@@ -92,7 +123,7 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     stats = ReadStats()
     index = _AutoId()
     ids_of = index.__getitem__        # known words: a C-level lookup; new ones: _AutoId.__missing__
-    lengths = array("q")
+    lengths = array("i")          # tokens per line (<= max_sentence_length)
     buf = array("i")
     n_tokens = 0
     with open(out / "provisional.i32", "wb") as f, progress.bar(unit="w", desc="reading corpus") as pbar:
@@ -120,10 +151,12 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
         raise UserError(f"every word occurs fewer than min_count={vocab_cfg.min_count} times "
                         f"(most frequent: {int(counts.max())}); lower vocab.min_count")
     kept_total = int(vocab.counts.sum())
-    old_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=old_offsets[1:])
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int32), out=offsets[1:])
     del lengths
-    new_offsets = np.empty_like(old_offsets)
+    # `offsets` is turned from raw-token offsets into kept-token offsets in place, block by block
+    # (one array, not two: memory per sentence matters for long corpora). It stays sorted: an
+    # updated entry is never larger than its raw value, so searchsorted still finds a block's lines.
     written = 0
     # Blocks are read and written with plain file I/O (not memory maps), so the pages of the two
     # token files never pile up in this process's resident memory however long the corpus is.
@@ -136,15 +169,17 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
             ids = old_to_new[block]
             keep = ids >= 0
             # kept tokens before each old sentence offset that falls in this block
-            lo, hi = np.searchsorted(old_offsets, [a, a + len(ids)])
+            lo, hi = np.searchsorted(offsets, [a, a + len(ids)])
             before = np.concatenate(([0], np.cumsum(keep, dtype=np.int32)))
-            new_offsets[lo:hi] = written + before[old_offsets[lo:hi] - a]
+            offsets[lo:hi] = written + before[offsets[lo:hi] - a]
             ids[keep].tofile(f)
             written += int(keep.sum())
             a += len(ids)
-    new_offsets[-1] = written
+    offsets[-1] = written
     os.unlink(out / "provisional.i32")
-    np.save(out / "offsets.npy", np.unique(new_offsets))   # sentences emptied by the vocabulary vanish
+    keep = np.ones(len(offsets), dtype=bool)
+    keep[1:] = offsets[1:] != offsets[:-1]           # sentences emptied by the vocabulary vanish
+    np.save(out / "offsets.npy", offsets[keep])
     vocab.save(out / "vocab.tsv")
     meta = {"format": FORMAT_VERSION, "corpus_words": n_tokens, "lines": stats.lines,
             "replaced_lines": stats.replaced_lines, "files": [str(p) for p in paths]}
@@ -169,21 +204,21 @@ def _blocks(path):
             yield block
 
 
-def _load(folder: Path, cached: bool, keep_dir=None) -> EncodedCorpus:
+def _load(folder: Path, cached: bool, temporary: bool = False) -> EncodedCorpus:
     meta = json.loads((folder / "meta.json").read_text())
     if meta.get("format") != FORMAT_VERSION:
         raise ValueError("old cache format")
-    tokens = np.load(folder / "tokens.npy", mmap_mode="r")
-    if keep_dir is not None:
-        # no cache: read the array into memory so the temporary folder can go
-        tokens = np.array(tokens)
-        offsets = np.load(folder / "offsets.npy")
-        vocab = Vocab.load(folder / "vocab.tsv")
-        shutil.rmtree(keep_dir, ignore_errors=True)
-    else:
-        offsets = np.load(folder / "offsets.npy")
-        vocab = Vocab.load(folder / "vocab.tsv")
-    if len(tokens) != int(vocab.counts.sum()) or offsets[-1] != len(tokens):
+    offsets = np.load(folder / "offsets.npy")
+    vocab = Vocab.load(folder / "vocab.tsv")
+    n_tokens = (os.path.getsize(folder / "tokens.npy") - _header_size(folder / "tokens.npy")) // 4
+    if n_tokens != int(vocab.counts.sum()) or offsets[-1] != n_tokens:
         raise ValueError("inconsistent cache")
-    return EncodedCorpus(tokens, offsets, vocab, meta["corpus_words"], meta["lines"],
-                         meta["replaced_lines"], cached)
+    return EncodedCorpus(folder, offsets, vocab, meta["corpus_words"], meta["lines"],
+                         meta["replaced_lines"], cached, temporary)
+
+
+def _header_size(path) -> int:
+    with open(path, "rb") as f:
+        np.lib.format.read_magic(f)
+        np.lib.format.read_array_header_1_0(f)
+        return f.tell()

@@ -93,22 +93,29 @@ def _config_key(cfg, workers) -> str:
 
 
 def train_embeddings(cfg, resume: bool = False) -> Path:
-    out = Path(cfg.output.dir)
+    """Train stage one as `cfg` says; returns the run directory (see the module docstring)."""
     t_start = time.perf_counter()
-    tokenizer = Tokenizer.from_config(cfg.tokenizer)
-    corpus = encode_corpus(cfg.corpus, tokenizer, cfg.vocab)
-    t_encoded = time.perf_counter()
-    StopFlag.check("reading the corpus")
+    corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab)
+    try:
+        StopFlag.check("reading the corpus")
+        return _train(cfg, corpus, resume, t_start, time.perf_counter())
+    finally:
+        corpus.close()
+
+
+def _train(cfg, corpus, resume, t_start, t_encoded) -> Path:
+    out = Path(cfg.output.dir)
     if corpus.replaced_lines:
         progress.say(f"note: {corpus.replaced_lines} lines held bytes that are not {cfg.corpus.encoding}; "
                      f"they were replaced by U+FFFD (corpus.errors: replace)")
     vocab, tc = corpus.vocab, cfg.train
-    V, D, N, S = len(vocab), tc.vector_size, len(corpus.tokens), len(corpus.offsets) - 1
+    V, D, N, S = len(vocab), tc.vector_size, corpus.n_tokens, len(corpus.offsets) - 1
     workers = resolve_workers(tc.workers)
     numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     keep_threshold = keep_thresholds(keep_probabilities(vocab.counts, tc.sample))
     noise_prob, noise_index = alias_table(noise_probabilities(vocab.counts, tc.ns_exponent))
     bounds = chunk_bounds(corpus.offsets, tc.chunk_words)
+    chunk_buf = np.empty(int(np.diff(corpus.offsets[bounds]).max()), np.int32)   # one chunk's tokens
     total_words = N * tc.epochs
     progress.say(f"corpus: {corpus.corpus_words:,} words, {S:,} sentences{' (cached)' if corpus.cached else ''}; "
                  f"vocabulary: {V:,} words (min_count {cfg.vocab.min_count}); training {N:,} words x "
@@ -146,8 +153,11 @@ def train_embeddings(cfg, resume: bool = False) -> Path:
                 n_words = int(corpus.offsets[hi] - corpus.offsets[lo])
                 a0 = _alpha(tc, st.words_done / total_words)
                 a1 = _alpha(tc, (st.words_done + n_words) / total_words)
-                sgns_train_parallel(st.W_in, st.W_out, loss_t, words_t, pairs_t, corpus.tokens,
-                                    corpus.offsets, keep_threshold, noise_prob, noise_index, lo, hi,
+                first, last = int(corpus.offsets[lo]), int(corpus.offsets[hi])
+                tokens = corpus.read_tokens(first, last, chunk_buf)        # (n_words,) int32
+                starts = corpus.offsets[lo:hi + 1] - first                 # (sentences + 1,) int64
+                sgns_train_parallel(st.W_in, st.W_out, loss_t, words_t, pairs_t, tokens, starts,
+                                    keep_threshold, noise_prob, noise_index, 0, hi - lo,
                                     tc.window, tc.shrink_windows, tc.negative, a0, a1, st.rng_states)
                 if not np.isfinite(loss_t).all():
                     raise UserError(f"the loss became NaN in epoch {st.epoch + 1}; lower train.alpha "
