@@ -66,12 +66,14 @@ SECTION_TEXT = SECTION + """
 Sequences per wall second, ours / PyTorch, on the same batches, alternating (see the docstring of
 `benchmarks/bench_rnn.py`): batch 64, embedding 100 (frozen, 20k words), hidden 128, 1 layer, `last` pooling,
 MR-like lengths (mean ~21, max 60), float32. train = forward + backward + clip + Adam step; infer = forward +
-softmax. Ours: BLAS 1 thread (as train-rnn), Numba threads = cores; PyTorch: torch.set_num_threads(2). ratio =
-median of per-repeat ratios ours/PyTorch (>1: ours faster). Target (issue 5): ratio >= 2 for elman and lstm,
-train and infer. Columns: date (UTC), machine (arch, cores, CPU, load before/after), versions (Python / NumPy /
-Numba / torch), cell, train ours / torch / ratio, infer ours / torch / ratio, repeats x batches, command.
+softmax. Ours: BLAS 1 thread (as train-rnn), kernels single-threaded; PyTorch: torch.set_num_threads(N), N = 2
+by default (`--torch-threads`; on a loaded 2-core machine 2 threads make PyTorch far slower than 1, so rows with
+N = 1 are PyTorch at its best here). ratio = median of per-repeat ratios ours/PyTorch (>1: ours faster). Target
+(issue 5): ratio >= 2 for elman and lstm, train and infer. Columns: date (UTC), machine (arch, cores, CPU, load
+before/after), versions (Python / NumPy / Numba / torch), cell, train ours / torch / ratio, infer ours / torch /
+ratio, repeats x batches and PyTorch threads, command.
 
-| date | machine | versions | cell | train ours / torch | train ratio | infer ours / torch | infer ratio | repeats x batches | command |
+| date | machine | versions | cell | train ours / torch | train ratio | infer ours / torch | infer ratio | repeats x batches, torch threads | command |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 """
 B, D, H, VOCAB, C = 64, 100, 128, 20_000, 2
@@ -293,7 +295,7 @@ def main(argv=None) -> int:
             tr, inf = s["train"], s["infer"]
             cols = [date, mach, versions(torch), cell, f"{fmt(tr['ours'])} / {fmt(tr['torch'])}", fr(tr["ratio"]),
                     f"{fmt(inf['ours'])} / {fmt(inf['torch'])}", fr(inf["ratio"]),
-                    f"{args.repeats} x {args.batches}", f"`{command}`"]
+                    f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}", f"`{command}`"]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |\n")
         append_results(RESULTS, rows)
         print(f"appended to {RESULTS}")
