@@ -30,7 +30,10 @@ def reference(tmp_path_factory):
     return base, (out / "vectors.bin").read_bytes(), time.perf_counter() - start
 
 
-@pytest.mark.parametrize("trial", range(2))
+TRIALS = [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("trial", TRIALS)
 def test_interrupted_then_resumed_run_is_byte_identical(reference, trial):
     base, expected, seconds = reference
     rng = random.Random(trial)
@@ -80,3 +83,68 @@ def test_resume_refuses_a_checkpoint_of_other_settings(reference, tmp_path):
     res = subprocess.run(command(out, base / "cache", "train.window=3", "--resume"),
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 2 and "other settings" in res.stderr
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stage two: the same with train-rnn (batch boundaries)
+# ---------------------------------------------------------------------------------------------------
+def rnn_command(base, out, *extra):
+    cmd = [sys.executable, "-m", "pipeline", "--quiet", "train-rnn"]
+    sets = [f"vectors.path={base / 'v.bin'}", "data.name=null", f"data.train=[{base / 'train.tsv'}]",
+            "data.format=tsv", "train.epochs=6", "train.workers=1", "model.hidden_size=48",
+            "model.dropout=0.3", f"output.dir={out}", *extra]
+    for s in sets:
+        cmd += [s] if s.startswith("--") else ["--set", s]
+    return cmd
+
+
+@pytest.fixture(scope="module")
+def rnn_reference(tmp_path_factory):
+    import numpy as np
+
+    from pipeline.vectors import WordVectors, save_vectors
+    base = tmp_path_factory.mktemp("rnn-resume")
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    save_vectors(base / "v.bin", WordVectors(words, rng.standard_normal((300, 32)).astype(np.float32)))
+    lines = []
+    for i in range(1500):
+        label = i % 3
+        toks = rng.choice(300, size=rng.integers(5, 40))
+        toks[0] = label                                  # the first word decides the class
+        lines.append(f"c{label}\t" + " ".join(words[t] for t in toks) + "\n")
+    (base / "train.tsv").write_text("".join(lines))
+    subprocess.run(rnn_command(base, base / "warm-up", "train.epochs=1"), check=True, timeout=300)
+    start = time.perf_counter()
+    subprocess.run(rnn_command(base, base / "reference"), check=True, timeout=300)
+    return base, (base / "reference" / "model.npz").read_bytes(), time.perf_counter() - start
+
+
+@pytest.mark.parametrize("trial", TRIALS)
+def test_rnn_interrupted_then_resumed_is_byte_identical(rnn_reference, trial):
+    base, expected, seconds = rnn_reference
+    rng = random.Random(100 + trial)
+    out = base / f"run{trial}"
+    for attempt in range(3):
+        started = time.perf_counter()
+        proc = subprocess.Popen(rnn_command(base, out, *(["--resume"] if attempt else [])),
+                                stderr=subprocess.PIPE, text=True)
+        if attempt == 0:
+            while not (out / "config.yaml").exists() and proc.poll() is None:
+                time.sleep(0.02)                    # config.yaml is written just before training
+            left = seconds - (time.perf_counter() - started)
+            time.sleep(rng.uniform(0.05, max(0.1, 0.5 * left)))
+        else:
+            time.sleep(rng.uniform(0.5, seconds))
+        proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+        _, err = proc.communicate(timeout=300)
+        assert "Traceback" not in err
+        if attempt == 0:
+            assert proc.returncode == 130, err
+            assert "--resume" in err
+        elif proc.returncode != 130:
+            assert proc.returncode in (0, -signal.SIGINT, -signal.SIGTERM), err
+            break
+    if not (out / "model.npz").exists() or (out / "checkpoint.npz").exists():
+        subprocess.run(rnn_command(base, out, "--resume"), check=True, timeout=300)
+    assert (out / "model.npz").read_bytes() == expected
