@@ -29,8 +29,13 @@ float32. Measured at B=64, D=100, H=128, MR-like lengths, float32, one BLAS thre
 prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s forward, LSTM 4.0k vs 2.4k)
 and, against torch 2.13 nn.RNN/LSTM/GRU (packed sequences, one thread, same heavily loaded machine,
 best of 5), trains 2.0-3.7x faster (Elman 7.6k vs 3.8k seq/s CPU time, LSTM 1.7k vs 0.72k, GRU 2.25k
-vs 1.0k) but only matches it in inference for LSTM/GRU (0.9x; Elman 1.3x). TODO: prange over the rows
-of the element-wise gate loops for the second core. Keep the BLAS on one thread
+vs 1.0k) but only matches it in inference for LSTM/GRU (0.9x; Elman 1.3x). Inference (benchmarks/
+bench_rnn.py, 2026-11-26, PyTorch on 1 thread): LSTM forward at B=64 is ~60% GEMMs (input GEMM ~5 ms, per-step
+GEMMs ~5-8 ms of ~18 ms a batch), the gather E[ids] ~0.5 ms; the forward-only kernels below (no gate cache)
+took it from 18.3 to 15.5 ms (median of 7). Running the two halves of a batch in two threads (nogil kernels,
+one BLAS thread each) was SLOWER under load 3 (19.4 ms): the second core is not free on this machine. A
+prange version would also start Numba's OpenMP pool, which slowed an in-process PyTorch 10x. TODO: measure
+the two-thread split on an idle machine; fuse the per-step GEMM with the gate loop for small n_s. Keep the BLAS on one thread
 (OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads on the small per-step GEMMs ran 4x slower.
 
 Truncated BPTT (bptt_steps = k > 0): the gradient that ENTERS at output step t (dH_out[:, t]) crosses at
