@@ -177,7 +177,8 @@ def versions(torch) -> str:
 def append_results(path: Path, rows: list) -> None:
     """Insert `rows` (markdown table lines) at the end of this script's section, creating it if needed;
     an exclusive lock serialises concurrent appenders, the rename makes the write atomic."""
-    with open(str(path) + ".lock", "w") as lock:
+    lock = os.open(path.parent, os.O_RDONLY)  # the directory: the rename replaces the file's inode
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
         if SECTION not in text:
@@ -191,6 +192,8 @@ def append_results(path: Path, rows: list) -> None:
             lines[at] += "\n"
         lines[at + 1:at + 1] = rows
         atomic_write_text(path, "".join(lines))
+    finally:
+        os.close(lock)  # releases the lock
 
 
 def main(argv=None) -> int:
