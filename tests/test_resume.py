@@ -30,25 +30,19 @@ def reference(tmp_path_factory):
     return base, (out / "vectors.bin").read_bytes(), time.perf_counter() - start
 
 
-TRIALS = [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
-
-
-@pytest.mark.parametrize("trial", TRIALS)
-def test_interrupted_then_resumed_run_is_byte_identical(reference, trial):
-    base, expected, seconds = reference
-    rng = random.Random(trial)
-    out = base / f"run{trial}"
+def interrupt_and_resume(make_cmd, out, marker, output, seconds, rng):
+    """Run `make_cmd(*extra)` and signal it at random moments until it finishes, resuming each time;
+    then make sure the run is complete. `marker` is a file the run writes just before training."""
     # The first signal lands well inside the run, so it must stop cleanly with a checkpoint (130).
     # Later ones (after --resume, with less work left) land anywhere: during training (130), or
     # after the run finished its work, while the interpreter exits (then the default action may
     # kill it: -SIGINT / -SIGTERM); the bytes at the end are what matters.
     for attempt in range(4):
-        extra = ["--resume"] if attempt else []
         started = time.perf_counter()
-        proc = subprocess.Popen(command(out, base / "cache", *extra), stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(make_cmd(*(["--resume"] if attempt else [])), stderr=subprocess.PIPE, text=True)
         if attempt == 0:
-            while not (out / "vocab.tsv").exists() and proc.poll() is None:
-                time.sleep(0.02)                    # vocab.tsv is written just before training
+            while not (out / marker).exists() and proc.poll() is None:
+                time.sleep(0.02)
             left = seconds - (time.perf_counter() - started)
             time.sleep(rng.uniform(0.05, max(0.1, 0.5 * left)))
         else:
@@ -62,10 +56,22 @@ def test_interrupted_then_resumed_run_is_byte_identical(reference, trial):
         elif proc.returncode != 130:
             assert proc.returncode in (0, -signal.SIGINT, -signal.SIGTERM), err
             break
-    if not (out / "vectors.bin").exists() or (out / "checkpoint.npz").exists():
-        subprocess.run(command(out, base / "cache", "--resume"), check=True, timeout=300)
-    assert (out / "vectors.bin").read_bytes() == expected
+    if not (out / output).exists() or (out / "checkpoint.npz").exists():
+        subprocess.run(make_cmd("--resume"), check=True, timeout=300)
     assert not (out / "checkpoint.npz").exists()
+    return (out / output).read_bytes()
+
+
+TRIALS = [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("trial", TRIALS)
+def test_interrupted_then_resumed_run_is_byte_identical(reference, trial):
+    base, expected, seconds = reference
+    out = base / f"run{trial}"
+    got = interrupt_and_resume(lambda *extra: command(out, base / "cache", *extra), out, "vocab.tsv",
+                               "vectors.bin", seconds, random.Random(trial))   # vocab.tsv: just before training
+    assert got == expected
 
 
 def test_resume_refuses_a_checkpoint_of_other_settings(reference, tmp_path):
@@ -123,28 +129,7 @@ def rnn_reference(tmp_path_factory):
 @pytest.mark.parametrize("trial", TRIALS)
 def test_rnn_interrupted_then_resumed_is_byte_identical(rnn_reference, trial):
     base, expected, seconds = rnn_reference
-    rng = random.Random(100 + trial)
     out = base / f"run{trial}"
-    for attempt in range(3):
-        started = time.perf_counter()
-        proc = subprocess.Popen(rnn_command(base, out, *(["--resume"] if attempt else [])),
-                                stderr=subprocess.PIPE, text=True)
-        if attempt == 0:
-            while not (out / "config.yaml").exists() and proc.poll() is None:
-                time.sleep(0.02)                    # config.yaml is written just before training
-            left = seconds - (time.perf_counter() - started)
-            time.sleep(rng.uniform(0.05, max(0.1, 0.5 * left)))
-        else:
-            time.sleep(rng.uniform(0.5, seconds))
-        proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
-        _, err = proc.communicate(timeout=300)
-        assert "Traceback" not in err
-        if attempt == 0:
-            assert proc.returncode == 130, err
-            assert "--resume" in err
-        elif proc.returncode != 130:
-            assert proc.returncode in (0, -signal.SIGINT, -signal.SIGTERM), err
-            break
-    if not (out / "model.npz").exists() or (out / "checkpoint.npz").exists():
-        subprocess.run(rnn_command(base, out, "--resume"), check=True, timeout=300)
-    assert (out / "model.npz").read_bytes() == expected
+    got = interrupt_and_resume(lambda *extra: rnn_command(base, out, *extra), out, "config.yaml",
+                               "model.npz", seconds, random.Random(100 + trial))  # config.yaml: before training
+    assert got == expected
