@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import atomic_write_text
+from pipeline.results import insert_rows
+
 HERE = Path(__file__).resolve().parent
 MEASURE = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
@@ -87,19 +90,11 @@ def main(argv=None):
         results = HERE / "RESULTS.md"
         text = results.read_text() if results.exists() else ""
         head = "## Stage one memory (bench_memory.py)"
-        if head not in text:
-            text += (f"\n{head}\n\nPeak RSS of `train-embeddings` (1 epoch) on a synthetic Zipf corpus "
-                     "(50k-word vocabulary) and on one ten times longer.\n\n"
-                     "| date | machine | command | 1x peak MB | 10x peak MB | growth |\n| --- | --- | --- | --- | --- | --- |\n")
-        # insert the row at the end of this section's table, wherever the section is
-        start = text.index(head)
-        nxt = text.find("\n## ", start + len(head))
-        end = len(text) if nxt < 0 else nxt + 1
-        section = text[start:end].rstrip("\n") + "\n" + line
-        text = text[:start] + section + ("\n" if nxt >= 0 else "") + text[end:]
-        tmpf = results.with_suffix(".md.tmp")
-        tmpf.write_text(text)
-        os.replace(tmpf, results)
+        text = insert_rows(text, head, f"{head}\n\nPeak RSS of `train-embeddings` (1 epoch) on a synthetic Zipf "
+                           "corpus (50k-word vocabulary) and on one ten times longer.\n\n"
+                           "| date | machine | command | 1x peak MB | 10x peak MB | growth |\n"
+                           "| --- | --- | --- | --- | --- | --- |\n", [line])
+        atomic_write_text(results, text)
     return 0
 
 

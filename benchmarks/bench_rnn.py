@@ -58,6 +58,7 @@ from pipeline.classifier import model as M  # noqa: E402
 from pipeline.classifier.optim import Adam, clip_global_norm  # noqa: E402
 from pipeline.config import RNNModelConfig  # noqa: E402
 from pipeline.errors import atomic_write_text  # noqa: E402
+from pipeline.results import insert_rows  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Stage two speed (bench_rnn.py)"
@@ -181,17 +182,7 @@ def append_results(path: Path, rows: list) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
-        if SECTION not in text:
-            text = text.rstrip("\n") + "\n\n" + SECTION_TEXT
-        lines = text.splitlines(keepends=True)
-        at = next(i for i, ln in enumerate(lines) if ln.startswith(SECTION))
-        at = next(i for i in range(at, len(lines)) if lines[i].startswith("| ---"))
-        while at + 1 < len(lines) and lines[at + 1].startswith("|"):
-            at += 1
-        if not lines[at].endswith("\n"):
-            lines[at] += "\n"
-        lines[at + 1:at + 1] = rows
-        atomic_write_text(path, "".join(lines))
+        atomic_write_text(path, insert_rows(text, SECTION, SECTION_TEXT, rows))
     finally:
         os.close(lock)  # releases the lock
 

@@ -55,6 +55,7 @@ from pipeline.classifier.data import load_splits  # noqa: E402
 from pipeline.classifier.metrics import classification_report, mean_std  # noqa: E402
 from pipeline.config import RNNConfig, load_config  # noqa: E402
 from pipeline.errors import UserError, atomic_write_text  # noqa: E402
+from pipeline.results import table_end  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 FIGURES = ROOT / "benchmarks" / "figures"
@@ -344,12 +345,7 @@ def _append_results(path: Path, results: dict, stage_one_seconds, vectors, comma
                      f"{100 * r['macro_f1']:.2f}", f"{r['seconds']:.0f}", f"`{command}`"]
             new.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n")
     lines = text.splitlines(keepends=True)
-    at = next(i for i, ln in enumerate(lines) if ln.startswith(SECTION))
-    at = next(i for i in range(at, len(lines)) if lines[i].startswith("| ---"))
-    while at + 1 < len(lines) and lines[at + 1].startswith("|"):
-        at += 1
-    if not lines[at].endswith("\n"):
-        lines[at] += "\n"
+    at = table_end(lines, SECTION)
     lines[at + 1:at + 1] = new
     full = all(res["folds_run"] == res["folds_total"] for res in results.values())
     if full and len(results) == len(DATASETS):

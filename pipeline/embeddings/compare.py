@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError, atomic_path, atomic_write_json, atomic_write_text
+from ..results import insert_rows
 
 KEYS = ("seconds", "words_per_second", "peak_rss_mb", "loss", "wordsim353", "simlex999", "analogy")
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "RESULTS.md"
@@ -332,17 +333,7 @@ def append_results(path: Path, summary: dict, info: dict, machine: dict, command
            info.get("load", "n/a"), f"`{command}`"]
     line = "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |\n"
     text = path.read_text(encoding="utf-8") if path.is_file() else RESULTS_TITLE
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + SECTION_TEXT
-    lines = text.splitlines(keepends=True)
-    at = next(i for i, ln in enumerate(lines) if ln.startswith(SECTION))
-    at = next(i for i in range(at, len(lines)) if lines[i].startswith("| ---"))
-    while at + 1 < len(lines) and lines[at + 1].startswith("|"):   # end of this section's table
-        at += 1
-    if not lines[at].endswith("\n"):
-        lines[at] += "\n"
-    lines.insert(at + 1, line)
-    atomic_write_text(path, "".join(lines))
+    atomic_write_text(path, insert_rows(text, SECTION, SECTION_TEXT, [line]))
 
 
 def _command_line() -> str:
