@@ -14,7 +14,6 @@ exits with 130; an unexpected failure prints one line and exits with 1 (PIPELINE
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 

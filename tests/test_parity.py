@@ -11,7 +11,6 @@ Already covered elsewhere, not repeated here:
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors, Word2Vec
-from gensim.test.utils import datapath
 
 from pipeline.config import EmbeddingsConfig, load_config
 from pipeline.embeddings.compare import gensim_arguments, prepare_plain_corpus

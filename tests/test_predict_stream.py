@@ -1,6 +1,5 @@
 """`pipeline predict` streams stdin: 10x more lines do not grow its peak memory."""
 import random
-import resource
 import subprocess
 import sys
 

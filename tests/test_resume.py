@@ -1,5 +1,4 @@
 """Interrupt and resume: SIGINT / SIGTERM at random points, then --resume, gives the same bytes."""
-import os
 import random
 import signal
 import subprocess

@@ -101,7 +101,7 @@ class _State:
                 for k in self.params:
                     self.params[k][...] = z[f"param.{k}"]
                 self.opt.load_state_arrays(z)
-                if f"best.V" in z.files:
+                if "best.V" in z.files:
                     self.best = {k: z[f"best.{k}"].copy() for k in self.params}
                 meta = json.loads(str(z["meta"]))
         except (OSError, KeyError, ValueError) as exc:
