@@ -88,6 +88,12 @@ class SGNSConfig:
     sample: float = 1e-3              # sub-sampling threshold of frequent words; 0 disables
     alpha: float = 0.025              # initial learning rate (gensim's skip-gram default)
     min_alpha: float = 0.0001         # final learning rate; decays linearly by words processed
+    # linear: one straight line from alpha to min_alpha over all epochs (word2vec.c).
+    # gensim: gensim 4's corpus_file mode with W workers, where each worker decays over its own 1/W of
+    # an epoch as if it were all of it, so epoch e covers only (e .. e + 1/W) / epochs of the line, the
+    # next epoch starts lower, and the last ends well above min_alpha (0.0026 with 2 workers and 5
+    # epochs). configs/bench-en-mixed.yaml uses it so that compare-gensim trains at gensim's rates.
+    alpha_schedule: Literal["linear", "gensim"] = "linear"
     epochs: int = 5
     workers: int = 0                  # threads; 0 uses every core
     seed: int = 1                     # with workers: 1, the same seed gives byte-identical vectors

@@ -88,3 +88,43 @@ def test_nan_loss_stops_with_advice(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and "NaN" in err and "lower train.alpha" in err
     assert not (out / "vectors.bin").exists()
+
+
+def test_alpha_schedules():
+    """linear: one line over all epochs. gensim: each epoch advances the line by 1/workers of an epoch
+    (gensim 4's corpus_file mode: get_next_alpha with each worker's own word count over the epoch's),
+    so epoch e runs from (e / E) to (e + 1/W) / E and the next starts lower; with one worker they agree."""
+    from pipeline.config import SGNSConfig
+    from pipeline.embeddings.train import _alpha
+    lin = SGNSConfig(alpha=0.025, min_alpha=0.0001, epochs=5)
+    gen = SGNSConfig(alpha=0.025, min_alpha=0.0001, epochs=5, alpha_schedule="gensim")
+    line = lambda progress: 0.025 - (0.025 - 0.0001) * progress
+    N = 1000
+    for e in range(5):
+        for w in (0, 250, 1000):
+            assert _alpha(lin, e, w, N, 2) == pytest.approx(line((e + w / N) / 5))
+            assert _alpha(gen, e, w, N, 1) == _alpha(lin, e, w, N, 1)
+            assert _alpha(gen, e, w, N, 2) == pytest.approx(line((e + w / N / 2) / 5))
+    assert _alpha(gen, 4, N, N, 2) == pytest.approx(0.00259)      # gensim ends at 0.0026, not min_alpha
+    assert _alpha(gen, 1, 0, N, 2) < _alpha(gen, 0, N, N, 2)       # the drop at an epoch's start
+
+
+def test_gensim_schedule_reaches_the_kernel(tmp_path, monkeypatch):
+    """The driver hands the kernel each chunk's rates from the chosen schedule and records the option."""
+    from pipeline.embeddings import train as train_mod
+    real, seen = train_mod.sgns_train_parallel, []
+
+    def spy(*args):
+        seen.append(args[-3:-1])                        # (alpha at the chunk's start, at its end)
+        return real(*args)
+
+    monkeypatch.setattr(train_mod, "sgns_train_parallel", spy)
+    code, out = train(tmp_path, "g", "train.alpha_schedule=gensim", "train.chunk_words=20000", workers=2)
+    assert code == 0
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["alpha_schedule"] == "gensim"
+    per_epoch = len(seen) // 3
+    line = lambda progress: 0.025 - (0.025 - 0.0001) * progress
+    assert seen[0][0] == pytest.approx(0.025)
+    assert seen[per_epoch - 1][1] == pytest.approx(line(0.5 / 3))     # epoch 1 ends halfway down its share
+    assert seen[per_epoch][0] == pytest.approx(line(1 / 3))           # epoch 2 starts where linear would
+    assert seen[-1][1] == pytest.approx(line(2.5 / 3))

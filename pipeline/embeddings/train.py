@@ -151,8 +151,8 @@ def _train(cfg, corpus, resume, t_start, t_encoded) -> Path:
             while st.chunk < len(bounds) - 1:
                 lo, hi = bounds[st.chunk], bounds[st.chunk + 1]
                 n_words = int(corpus.offsets[hi] - corpus.offsets[lo])
-                a0 = _alpha(tc, st.words_done / total_words)
-                a1 = _alpha(tc, (st.words_done + n_words) / total_words)
+                a0 = _alpha(tc, st.epoch, st.words_done - st.epoch * N, N, workers)
+                a1 = _alpha(tc, st.epoch, st.words_done + n_words - st.epoch * N, N, workers)
                 first, last = int(corpus.offsets[lo]), int(corpus.offsets[hi])
                 tokens = corpus.read_tokens(first, last, chunk_buf)        # (n_words,) int32
                 starts = corpus.offsets[lo:hi + 1] - first                 # (sentences + 1,) int64
@@ -218,6 +218,16 @@ def _train(cfg, corpus, resume, t_start, t_encoded) -> Path:
     return out
 
 
-def _alpha(tc, progress_fraction: float) -> float:
-    """Linear decay from alpha to min_alpha over all epochs' words (word2vec.c, gensim)."""
-    return max(tc.min_alpha, tc.alpha - (tc.alpha - tc.min_alpha) * progress_fraction)
+def _alpha(tc, epoch: int, epoch_words: int, words_per_epoch: int, workers: int) -> float:
+    """The learning rate after `epoch_words` words of epoch `epoch` (0-based), as `tc.alpha_schedule` says.
+
+    linear: alpha -> min_alpha over all epochs' words (word2vec.c). gensim: gensim 4's corpus_file
+    mode, where each of the `workers` threads measures its progress as its own words over the whole
+    epoch's, so an epoch advances the line by only 1/workers of an epoch (word2vec_corpusfile.pyx,
+    get_next_alpha); with one worker the two are the same.
+    """
+    fraction = epoch_words / words_per_epoch
+    if tc.alpha_schedule == "gensim":
+        fraction /= workers
+    progress = (epoch + fraction) / tc.epochs
+    return max(tc.min_alpha, tc.alpha - (tc.alpha - tc.min_alpha) * progress)
