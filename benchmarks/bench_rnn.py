@@ -1,7 +1,7 @@
 """Stage two speed: our RNN classifier against the same model in PyTorch, training and inference.
 
     .venv/bin/python benchmarks/bench_rnn.py [--repeats 7] [--batches 10] [--cells elman lstm gru]
-                                             [--json PATH] [--no-results] [--no-torch]
+                                             [--json PATH] [--no-results] [--no-torch] [--threads 2]
 
 What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
 - train: one optimiser step per batch = forward, loss, backward, clipping by global norm (5.0, as train-rnn
@@ -9,16 +9,22 @@ What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
   and `optim.Adam`, i.e. what `train-rnn` runs per batch; PyTorch runs nn.Embedding.from_pretrained(freeze=True)
   -> pack_padded_sequence(enforce_sorted=False) -> nn.RNN / nn.LSTM / nn.GRU -> final state -> nn.Linear ->
   cross_entropy -> backward -> clip_grad_norm_ -> torch.optim.Adam.
-- infer: class probabilities of a batch. Ours: `model.forward(keep_cache=False)` + `model.softmax` (what
-  predict and evaluation run per batch);
-  PyTorch: the same module under torch.inference_mode() + softmax.
+- infer: class probabilities of the batches. Ours: a `model.Predictor` (what predict and evaluation run):
+  whole batches in parallel threads, layer 0's input part W x read from its projected table (the table is
+  frozen, so row w = W E[w] is computed once per model, when a batch first needs it). `infer` keeps one
+  Predictor across repeats, i.e. a loaded model in its steady state; `infer_cold` builds a fresh one per
+  timed chunk, so every row the chunk needs is computed inside the timing (token ids here are uniform
+  over the 20k words: the worst case; real text repeats its frequent words). PyTorch: the same module
+  under torch.inference_mode() + softmax, batch after batch (its own 2 intra-op threads), for both.
 Shape: batch 64, embedding 100 (frozen table of 20,000 words + UNK + PAD), hidden 128, one layer, one direction,
 `last` pooling (the final state, = PyTorch's h_n), 2 classes, float32. Sentence lengths are drawn like MR's
 (gamma(4, 21/4) rounded, clipped to 1..60: mean about 21, max 60).
 
 Threads: PyTorch gets torch.set_num_threads(2) (`--torch-threads`). Ours runs as the train-rnn driver does:
-BLAS limited to ONE thread (model.blas_threads(1), see its docstring for why); the cell kernels have no
-parallel regions, so ours runs on one core. Two in-process pitfalls, both measured and avoided here: warming
+2 threads (`--threads`, train-rnn's `train.workers`): training splits each batch's rows over them
+(model.loss_and_grads), inference runs batches in them (model.Predictor); kernels are nogil, BLAS limited
+to ONE thread per call (model.blas_threads(1), see its docstring for why). Rows before 2026-11-26 23:30 had
+ours on one thread and no projected table. Two in-process pitfalls, both measured and avoided here: warming
 PyTorch up inside blas_threads(1), or launching Numba's thread pool (numba.set_num_threads), made PyTorch
 10-40x slower for the rest of the process.
 
@@ -30,7 +36,7 @@ PyTorch warmed up before any timing.
 
 Output: a table on stdout, a dated row per cell in the "Stage two speed (bench_rnn.py)" section of
 benchmarks/RESULTS.md (read-modify-write under an exclusive lock, then an atomic rename), and with --json PATH
-{"elman": {"train": {"ours": .., "torch": .., "ratio": ..}, "infer": {...}}, "lstm": {...}, "gru": {...}} in
+{"elman": {"train": {"ours": .., "torch": .., "ratio": ..}, "infer": {...}, "infer_cold": {...}}, "lstm": ..} in
 sequences per second (torch and ratio are null without PyTorch). PyTorch is optional: `pip install -e .[compare]`
 (pinned to torch==2.13.0, the CPU wheel here; elsewhere `pip install torch==2.13.0 --index-url
 https://download.pytorch.org/whl/cpu`); without it the script says so and times ours alone.
@@ -67,18 +73,20 @@ SECTION_TEXT = SECTION + """
 Sequences per wall second, ours / PyTorch, on the same batches, alternating (see the docstring of
 `benchmarks/bench_rnn.py`): batch 64, embedding 100 (frozen, 20k words), hidden 128, 1 layer, `last` pooling,
 MR-like lengths (mean ~21, max 60), float32. train = forward + backward + clip + Adam step; infer = forward +
-softmax. Ours: BLAS 1 thread (as train-rnn), kernels single-threaded; PyTorch: torch.set_num_threads(N), N = 2
+softmax of a loaded model (from 2026-11-26 23:30: "; cold" = a fresh model per timed chunk, see the docstring). Ours: each batch split over M threads (M = 2 from 2026-11-26 23:30, 1 before), BLAS 1 thread per call;
+PyTorch: torch.set_num_threads(N), N = 2
 by default (`--torch-threads`; on a loaded 2-core machine 2 threads make PyTorch far slower than 1, so rows with
 N = 1 are PyTorch at its best here). ratio = median of per-repeat ratios ours/PyTorch (>1: ours faster). Target
 (issue 5): ratio >= 2 for elman and lstm, train and infer. Columns: date (UTC), machine (arch, cores, CPU, load
 before/after), versions (Python / NumPy / Numba / torch), cell, train ours / torch / ratio, infer ours / torch /
-ratio, repeats x batches and PyTorch threads, command.
+ratio, repeats x batches and threads (PyTorch N, ours M when given), command.
 
 | date | machine | versions | cell | train ours / torch | train ratio | infer ours / torch | infer ratio | repeats x batches, torch threads | command |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 """
 B, D, H, VOCAB, C = 64, 100, 128, 20_000, 2
 CELLS = ("elman", "lstm", "gru")
+MODES = ("train", "infer", "infer_cold")
 
 
 def make_batches(n, seed=0):
@@ -97,7 +105,8 @@ def make_batches(n, seed=0):
 
 # ---------------------------------------------------------------------------------------------------- ours
 class Ours:
-    def __init__(self, cell, table):
+    def __init__(self, cell, table, threads):
+        self.threads = threads
         self.mc = RNNModelConfig(cell=cell, hidden_size=H, pooling="last")
         self.table = table
         self.params = M.init_params(self.mc, D, C, seed=1)
@@ -106,13 +115,21 @@ class Ours:
 
     def train(self, batches):
         for ids, lengths, y in batches:
-            _, grads, _ = M.loss_and_grads(self.params, self.mc, self.table, ids, lengths, y, True, self.rng)
+            _, grads, _ = M.loss_and_grads(self.params, self.mc, self.table, ids, lengths, y, True, self.rng, self.threads)
             clip_global_norm(grads, 5.0)
             self.opt.step(self.params, grads)
 
     def infer(self, batches):
-        for ids, lengths, _ in batches:
-            M.softmax(M.forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False)[0])
+        """Steady state of a loaded model (predict, evaluation): the Predictor's projected rows persist."""
+        if not hasattr(self, "predictor"):
+            self.predictor = M.Predictor(self.params, self.mc, self.table, self.threads)
+        for logits in self.predictor.logits_many(batches):
+            M.softmax(logits)
+
+    def infer_cold(self, batches):
+        """A fresh Predictor for these batches: every projected row they need is computed in the timing."""
+        for logits in M.Predictor(self.params, self.mc, self.table, self.threads).logits_many(batches):
+            M.softmax(logits)
 
 
 # --------------------------------------------------------------------------------------------------- torch
@@ -146,6 +163,9 @@ class Torch:
             loss.backward()
             self.torch.nn.utils.clip_grad_norm_(self.params, 5.0)
             self.opt.step()
+
+    def infer_cold(self, batches):
+        self.infer(batches)
 
     def infer(self, batches):
         with self.torch.inference_mode():
@@ -196,6 +216,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
     p.add_argument("--no-torch", action="store_true", help="time ours alone even when PyTorch is installed")
     p.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (the issue asks for 2)")
+    p.add_argument("--threads", type=int, default=2, help="ours: threads each batch is split over")
     args = p.parse_args(argv)
     command = shlex.join([".venv/bin/python", "benchmarks/bench_rnn.py", *sys.argv[1:]]) if argv is None else \
         "main(...)"
@@ -219,16 +240,16 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()[0]
     print(f"batch {B}, embedding {D}, hidden {H}, vocabulary {VOCAB:,}; lengths mean {lens.mean():.1f} max "
           f"{lens.max()}; {args.repeats} repeats x {args.batches} batches; PyTorch threads "
-          f"{torch.get_num_threads() if torch else 'n/a'}; load {load0:.1f}", flush=True)
+          f"{torch.get_num_threads() if torch else 'n/a'}, ours {args.threads}; load {load0:.1f}", flush=True)
 
     # No numba.set_num_threads() here, unlike train-rnn: Numba's pool already defaults to the core count, and
     # launching it (OpenMP layer) in the same process as PyTorch made PyTorch 10-40x slower (measured: elman
-    # train 3,049 -> 236 seq/s). The cell kernels have no parallel regions, so ours does not use it anyway.
+    # train 3,049 -> 236 seq/s). Ours splits batches over plain Python threads, not Numba's pool.
     sides = {}
     t0 = time.perf_counter()
     print("preparing the Numba kernels (compiled on the first run, about a minute; cached after) ...", flush=True)
     for cell in args.cells:
-        ours = Ours(cell, table)
+        ours = Ours(cell, table, args.threads)
         with M.blas_threads(1):
             ours.train(batches[:1])
             ours.infer(batches[:1])
@@ -241,11 +262,11 @@ def main(argv=None) -> int:
         sides[cell] = (ours, theirs, tb)
     print(f"ready in {time.perf_counter() - t0:.1f} s", flush=True)
 
-    runs = {cell: {mode: {"ours": [], "torch": []} for mode in ("train", "infer")} for cell in args.cells}
+    runs = {cell: {mode: {"ours": [], "torch": []} for mode in MODES} for cell in args.cells}
     for rep in range(args.repeats):
         for cell in args.cells:
             ours, theirs, tb = sides[cell]
-            for mode in ("train", "infer"):
+            for mode in MODES:
                 order = ("ours", "torch") if rep % 2 == 0 else ("torch", "ours")
                 for side in order:
                     if side == "ours":
@@ -255,14 +276,14 @@ def main(argv=None) -> int:
                         runs[cell][mode]["torch"].append(rate(getattr(theirs, mode), tb))
         last = "; ".join(f"{c} " + " ".join(f"{m} {runs[c][m]['ours'][-1]:,.0f}/"
                                              + (f"{runs[c][m]['torch'][-1]:,.0f}" if runs[c][m]["torch"] else "-")
-                                             for m in ("train", "infer")) for c in args.cells)
+                                             for m in MODES) for c in args.cells)
         print(f"repeat {rep + 1}/{args.repeats} (ours/torch seq/s): {last}", flush=True)
     load1 = os.getloadavg()[0]
 
     summary = {}
     for cell in args.cells:
         summary[cell] = {}
-        for mode in ("train", "infer"):
+        for mode in MODES:
             r = runs[cell][mode]
             ours = statistics.median(r["ours"])
             theirs = statistics.median(r["torch"]) if r["torch"] else None
@@ -272,11 +293,14 @@ def main(argv=None) -> int:
     fmt = lambda v: "n/a" if v is None else f"{v:,.0f}"  # noqa: E731
     fr = lambda v: "n/a" if v is None else f"{v:.2f}x"  # noqa: E731
     print(f"\n{'cell':6s} {'train ours':>11s} {'torch':>9s} {'ratio':>7s}   {'infer ours':>11s} {'torch':>9s} "
-          f"{'ratio':>7s}   (sequences/s, medians; ratio = ours / torch)")
+          f"{'ratio':>7s}   {'cold ours':>10s} {'torch':>9s} {'ratio':>7s}   (sequences/s, medians; ratio = ours / torch)")
     for cell, s in summary.items():
-        tr, inf = s["train"], s["infer"]
+        tr, inf, cold = s["train"], s["infer"], s["infer_cold"]
         print(f"{cell:6s} {fmt(tr['ours']):>11s} {fmt(tr['torch']):>9s} {fr(tr['ratio']):>7s}   "
-              f"{fmt(inf['ours']):>11s} {fmt(inf['torch']):>9s} {fr(inf['ratio']):>7s}")
+              f"{fmt(inf['ours']):>11s} {fmt(inf['torch']):>9s} {fr(inf['ratio']):>7s}   "
+              f"{fmt(cold['ours']):>10s} {fmt(cold['torch']):>9s} {fr(cold['ratio']):>7s}")
+    print("infer: a loaded model (projected rows of layer 0 already filled, as in predict after its first "
+          "batches); cold: a fresh model per timed chunk of batches")
     print(f"load {load0:.1f} before, {load1:.1f} after")
 
     if args.json:
@@ -286,10 +310,12 @@ def main(argv=None) -> int:
         mach = f"{machine()}; load {load0:.1f} / {load1:.1f}"
         rows = []
         for cell, s in summary.items():
-            tr, inf = s["train"], s["infer"]
+            tr, inf, cold = s["train"], s["infer"], s["infer_cold"]
             cols = [date, mach, versions(torch), cell, f"{fmt(tr['ours'])} / {fmt(tr['torch'])}", fr(tr["ratio"]),
-                    f"{fmt(inf['ours'])} / {fmt(inf['torch'])}", fr(inf["ratio"]),
-                    f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}", f"`{command}`"]
+                    f"{fmt(inf['ours'])} / {fmt(inf['torch'])}; cold {fmt(cold['ours'])} / {fmt(cold['torch'])}",
+                    f"{fr(inf['ratio'])}; cold {fr(cold['ratio'])}",
+                    f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}; ours {args.threads}",
+                    f"`{command}`"]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |\n")
         append_results(RESULTS, rows)
         print(f"appended to {RESULTS}")

@@ -144,6 +144,61 @@ def test_gradients_whole_model(cell, pooling):
         assert err.mean() < 1e-7, name
 
 
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_batch_split_over_threads_equals_one_thread(cell, threads):
+    """loss_and_grads / infer with the batch split over threads: the same loss, gradients, probabilities
+    and logits as one thread (float64, so only summation order differs), dropout included, and the
+    dropout generator advanced the same way."""
+    rng = np.random.default_rng(3)
+    V, D, B, T, C = 30, 4, 29, 9, 3
+    table = rng.standard_normal((V + 2, D))
+    table[V + 1] = 0
+    lengths = rng.integers(1, T + 1, B).astype(np.int32)
+    lengths[5] = T
+    ids = np.full((B, T), V + 1, np.int32)
+    for b in range(B):
+        ids[b, :lengths[b]] = rng.integers(0, V + 1, lengths[b])
+    y = rng.integers(0, C, B).astype(np.int32)
+    mc = RNNModelConfig(cell=cell, hidden_size=5, layers=2, bidirectional=True, pooling="max", dropout=0.4)
+    p = M.init_params(mc, D, C, seed=2, dtype=np.float64)
+    r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+    loss1, g1, p1 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r1, threads=1)
+    loss2, g2, p2 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r2, threads=threads)
+    assert M._parts(B, threads) is not None and r1.random() == r2.random()
+    assert loss2 == pytest.approx(loss1, rel=1e-12)
+    np.testing.assert_allclose(p2, p1, rtol=1e-12)
+    for k in g1:
+        np.testing.assert_allclose(g2[k], g1[k], rtol=1e-9, atol=1e-13, err_msg=k)
+    plain = M.forward(p, mc, table, ids, lengths, keep_cache=False)[0]
+    pred = M.Predictor(p, mc, table, threads)
+    np.testing.assert_allclose(pred.logits(ids, lengths), plain, rtol=1e-10)
+    halves = pred.logits_many([(ids[:B // 2], lengths[:B // 2]), (ids[B // 2:], lengths[B // 2:])])
+    np.testing.assert_allclose(np.concatenate(halves), plain, rtol=1e-10)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+def test_predictor_projected_table_equals_plain_forward(cell):
+    """Predictor reads layer 0's W x from rows it fills on demand (frozen table): the same logits as the
+    plain forward pass, with a projection and two bidirectional layers; rows are filled only for ids seen,
+    and a second batch reuses them."""
+    rng = np.random.default_rng(4)
+    V, D, T, C = 40, 5, 7, 2
+    table = rng.standard_normal((V + 2, D))
+    table[V + 1] = 0
+    mc = RNNModelConfig(cell=cell, hidden_size=4, layers=2, bidirectional=True, pooling="mean", projection=3)
+    p = M.init_params(mc, D, C, seed=3, dtype=np.float64)
+    pred = M.Predictor(p, mc, table, threads=1)
+    for ids_range in ((0, 10), (5, 20)):
+        lengths = rng.integers(1, T + 1, 6).astype(np.int32)
+        ids = np.full((6, T), V + 1, np.int32)
+        for b in range(6):
+            ids[b, :lengths[b]] = rng.integers(*ids_range, lengths[b])
+        np.testing.assert_allclose(pred.logits(ids, lengths),
+                                   M.forward(p, mc, table, ids, lengths, keep_cache=False)[0], rtol=1e-10)
+    assert pred.done[:20].sum() > 10 and not pred.done[20:V].any()
+
+
 def test_elman_forward_matches_numpy_reference():
     rng = np.random.default_rng(1)
     table, ids, lengths, _ = tiny_problem(rng, T=6)

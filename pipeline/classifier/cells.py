@@ -24,19 +24,17 @@ down to 0; outputs still land at their original positions t.
 Speed layout. The real steps are packed in step order (rows longest-first), so the input projection of
 every real step is ONE GEMM, (N, D) @ W^T with N = sum(lengths), and backward does dW = dZ^T X,
 dU = dZ^T H_prev, dX = dZ W as single GEMMs on packed rows; only the recurrent (n_s, H) @ (H, G) product
-runs per step, on the n_s rows still running. Gate non-linearities use a vectorisable rational tanh in
-float32. Measured at B=64, D=100, H=128, MR-like lengths, float32, one BLAS thread: this beat a
-prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s forward, LSTM 4.0k vs 2.4k)
-and, against torch 2.13 nn.RNN/LSTM/GRU (packed sequences, one thread, same heavily loaded machine,
-best of 5), trains 2.0-3.7x faster (Elman 7.6k vs 3.8k seq/s CPU time, LSTM 1.7k vs 0.72k, GRU 2.25k
-vs 1.0k) but only matches it in inference for LSTM/GRU (0.9x; Elman 1.3x). Inference (benchmarks/
-bench_rnn.py, 2026-11-26, PyTorch on 1 thread): LSTM forward at B=64 is ~60% GEMMs (input GEMM ~5 ms, per-step
-GEMMs ~5-8 ms of ~18 ms a batch), the gather E[ids] ~0.5 ms; the forward-only kernels below (no gate cache)
-took it from 18.3 to 15.5 ms (median of 7). Running the two halves of a batch in two threads (nogil kernels,
-one BLAS thread each) was SLOWER under load 3 (19.4 ms): the second core is not free on this machine. A
-prange version would also start Numba's OpenMP pool, which slowed an in-process PyTorch 10x. TODO: measure
-the two-thread split on an idle machine; fuse the per-step GEMM with the gate loop for small n_s. Keep the BLAS on one thread
-(OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads on the small per-step GEMMs ran 4x slower.
+runs per step, on the n_s rows still running, against a contiguous copy of U^T (20% faster than the
+strided view). Gate non-linearities use a rational tanh that vectorises in float32 (see _TANH_P). This beat a
+prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s forward, LSTM 4.0k vs 2.4k).
+Every kernel is nogil: model.py uses two or more cores by running parts of a batch (training) or whole
+batches (inference) in Python threads, each kernel's BLAS calls on one thread. Numba's own pool (prange)
+is avoided: launching it made an in-process PyTorch 10x slower in the benchmark. Profile of the LSTM's
+inference at B=64, H=128, MR-like lengths, one thread (2026-11-26, idle machine): input GEMM + gather 3.5
+ms, per-step GEMMs 5.0 ms (6.4 on the strided U^T), gate loops 5.0 ms scalar -> ~1 ms vectorised; with
+layer 0's input read from a projected table (model.Predictor) the batch takes 7.4 ms on one thread, 4.7
+ms wall on two. Keep the BLAS on one thread (OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads
+on the small per-step GEMMs ran 4x slower.
 
 Truncated BPTT (bptt_steps = k > 0): the gradient that ENTERS at output step t (dH_out[:, t]) crosses at
 most k recurrent connections, i.e. it reaches the pre-activations of steps t, t-1, ..., t-k (in the
@@ -52,17 +50,23 @@ SIGMOID = 1
 
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9 (clamped beyond): our own least-squares rational fit, max abs
-# error 2e-8, below float32 resolution near 1. LLVM vectorises it, unlike calls to libm's tanhf/expf,
-# which made the element-wise gate code 2-3x slower than all GEMMs together. float64 (the gradient
-# checks) keeps the exact np.tanh, so references match to 1e-12.
-_TANH_P = (0.9999999064507668, 0.13372936897656687, 0.0034862705633633305, 2.0466666521936835e-05,
-           1.3177058805213804e-08)
-_TANH_Q = (1.0, 0.4670623375790806, 0.02584079873807659, 0.00032708741034623696, 7.699728951440776e-07)
+# error 2e-8, below float32 resolution near 1. It vectorises (8 lanes) only when it stays in float32 and
+# nothing can raise: float32 constants, np.minimum/np.maximum for the clamp (Python's min/max with float
+# literals promoted every gate to float64 and kept the loop scalar) and error_model="numpy" on the kernels
+# (Numba's default checks every division for zero, a branch per element). Measured on the LSTM's gate
+# loop (1,350 rows x 640 values, one batch): 3.5 ms scalar -> 0.6 ms vectorised; libm's tanhf/expf do
+# not vectorise at all. float64 (the gradient checks) keeps the exact np.tanh, so references match to 1e-12.
+_TANH_P = tuple(np.float32(v) for v in (0.9999999064507668, 0.13372936897656687, 0.0034862705633633305,
+                                         2.0466666521936835e-05, 1.3177058805213804e-08))
+_TANH_Q = tuple(np.float32(v) for v in (1.0, 0.4670623375790806, 0.02584079873807659, 0.00032708741034623696,
+                                         7.699728951440776e-07))
+_F32_CLAMP = np.float32(9.0)
+_F32_HALF = np.float32(0.5)
 
 
 @register_jitable
 def _tanh_rational(x):
-    x = min(max(x, -9.0), 9.0)
+    x = np.minimum(np.maximum(x, -_F32_CLAMP), _F32_CLAMP)
     s = x * x
     p = _TANH_P[0] + s * (_TANH_P[1] + s * (_TANH_P[2] + s * (_TANH_P[3] + s * _TANH_P[4])))
     q = _TANH_Q[0] + s * (_TANH_Q[1] + s * (_TANH_Q[2] + s * (_TANH_Q[3] + s * _TANH_Q[4])))
@@ -74,19 +78,26 @@ def _tanh(x, dtype):
     return np.tanh(x)
 
 
-@overload(_tanh, jit_options={"cache": True})
+@overload(_tanh, jit_options={"cache": True, "error_model": "numpy"})
 def _tanh_overload(x, dtype):
     if isinstance(dtype, types.DType) and dtype.dtype == types.float32:
         return lambda x, dtype: _tanh_rational(x)
     return lambda x, dtype: np.tanh(x)
 
 
-@njit(cache=True)
 def _sigmoid(x, dtype):
-    return 0.5 * _tanh(0.5 * x, dtype) + 0.5
+    """sigmoid(x) = (1 + tanh(x / 2)) / 2, in the dtype's precision (see _tanh)."""
+    return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
-@njit(cache=True)
+@overload(_sigmoid, jit_options={"cache": True, "error_model": "numpy"})
+def _sigmoid_overload(x, dtype):
+    if isinstance(dtype, types.DType) and dtype.dtype == types.float32:
+        return lambda x, dtype: _F32_HALF * _tanh_rational(_F32_HALF * x) + _F32_HALF
+    return lambda x, dtype: 0.5 * np.tanh(0.5 * x) + 0.5
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _step_order(lengths, T, reverse):
     """Packing of the real steps in "step order", the layout of every GEMM here.
 
@@ -121,13 +132,13 @@ def _step_order(lengths, T, reverse):
     return order, n_active, offsets, src, src_prev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _time_index(length, s, reverse):
     """Original position of the direction's s-th step."""
     return length - 1 - s if reverse else s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _gather_rows(A, index):
     """(len(index), A.shape[1]) copy of the rows A[index], zero where index < 0."""
     out = np.zeros((index.shape[0], A.shape[1]), A.dtype)
@@ -137,14 +148,14 @@ def _gather_rows(A, index):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _add(y, x):
     """y += x on 1-D views; an explicit loop compiles much faster than an array expression."""
     for i in range(y.shape[0]):
         y[i] += x[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _add_2d(Y, A):
     """Y += A for 2-D arrays (gradient buffers += GEMM results)."""
     for i in range(Y.shape[0]):
@@ -152,7 +163,7 @@ def _add_2d(Y, A):
             Y[i, j] += A[i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _add_column_sums(db, dZ):
     """db (G,) += sum over rows of dZ (N, G)."""
     for r in range(dZ.shape[0]):
@@ -160,7 +171,7 @@ def _add_column_sums(db, dZ):
             db[j] += dZ[r, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _input_grads(dX, dW, db, dZ, X, W, src):
     """dW += dZ^T X, db += sum dZ, dX += dZ W as single GEMMs on packed rows; dZ (N, G), X (B, T, D)."""
     B, T, D = X.shape
@@ -176,34 +187,52 @@ def _input_grads(dX, dW, db, dZ, X, W, src):
 # ----------------------------------------------------------------------------------------------------------
 # Elman
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def elman_forward(H_out, X, lengths, W, U, b, activation, reverse):
     """H_out (B, T, H) <- h_t at real steps, 0 at padding. H_out is also the whole cache."""
     B, T, D = X.shape
-    Hd = W.shape[0]
     order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
     Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, H) all real steps, one GEMM
-    h = np.zeros((B, Hd), X.dtype)  # (B, H) state in step order
-    Zh = np.empty((B, Hd), X.dtype)  # (B, H) U h_{t-1} in step order
+    return _elman_steps(H_out, Zx, np.arange(Zx.shape[0]), order, n_active, offsets, lengths, U, b,
+                        activation, reverse)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def elman_infer_table(H_out, ids, Ztab, lengths, U, b, activation, reverse):
+    """elman_forward's H_out with the input part W x_t read from Ztab[ids[row, t]] (see infer_table_rows)."""
+    T = ids.shape[1]
+    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
+    return _elman_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, activation,
+                        reverse)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _elman_steps(H_out, Zsrc, zrow, order, n_active, offsets, lengths, U, b, activation, reverse):
+    """The recurrence; Zsrc[zrow[p]] is W x of packed step p (from the GEMM, or from a projected table)."""
+    Hd = U.shape[1]
+    B = lengths.shape[0]
+    h = np.zeros((B, Hd), Zsrc.dtype)  # (B, H) state in step order
+    Zh = np.empty((B, Hd), Zsrc.dtype)  # (B, H) U h_{t-1} in step order
     H_out[:] = 0
+    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
     for s in range(n_active.shape[0]):
         n = n_active[s]
-        np.dot(h[:n], U.T, Zh[:n])
+        np.dot(h[:n], Ut, Zh[:n])
         for k in range(n):
             row = order[k]
             t = _time_index(lengths[row], s, reverse)
-            zx, zh, hk, out = Zx[offsets[s] + k], Zh[k], h[k], H_out[row, t]  # (H,) views
+            zx, zh, hk, out = Zsrc[zrow[offsets[s] + k]], Zh[k], h[k], H_out[row, t]  # (H,) views
             if activation == TANH:
                 for j in range(Hd):
-                    hk[j] = _tanh(zx[j] + zh[j] + b[j], X.dtype)
+                    hk[j] = _tanh(zx[j] + zh[j] + b[j], Zsrc.dtype)
             else:
                 for j in range(Hd):
-                    hk[j] = _sigmoid(zx[j] + zh[j] + b[j], X.dtype)
+                    hk[j] = _sigmoid(zx[j] + zh[j] + b[j], Zsrc.dtype)
             out[:] = hk
     return H_out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def elman_backward(dX, dW, dU, db, dH_out, H_out, X, lengths, W, U, activation, reverse, bptt_steps):
     """Accumulate dX (B,T,D), dW, dU, db from dH_out (B,T,H), the gradient on every step's output."""
     B, T, D = X.shape
@@ -245,7 +274,7 @@ def elman_backward(dX, dW, dU, db, dH_out, H_out, X, lengths, W, U, activation, 
 # ----------------------------------------------------------------------------------------------------------
 # LSTM
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lstm_forward(H_out, C_out, gates, X, lengths, W, U, b, reverse):
     """H_out, C_out (B,T,H) <- h_t, c_t; gates (B,T,4H) <- activated i, f, g, o. Cache = (C_out, gates)."""
     B, T, D = X.shape
@@ -256,11 +285,12 @@ def lstm_forward(H_out, C_out, gates, X, lengths, W, U, b, reverse):
     c = np.zeros((B, Hd), X.dtype)
     Zh = np.empty((B, 4 * Hd), X.dtype)
     H_out[:] = 0
+    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
     C_out[:] = 0
     gates[:] = 0
     for s in range(n_active.shape[0]):
         n = n_active[s]
-        np.dot(h[:n], U.T, Zh[:n])
+        np.dot(h[:n], Ut, Zh[:n])
         for k in range(n):
             row = order[k]
             t = _time_index(lengths[row], s, reverse)
@@ -280,7 +310,7 @@ def lstm_forward(H_out, C_out, gates, X, lengths, W, U, b, reverse):
     return H_out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lstm_backward(dX, dW, dU, db, dH_out, H_out, C_out, gates, X, lengths, W, U, reverse, bptt_steps):
     """Accumulate dX, dW, dU, db; both recurrent paths (U h_{t-1} and f c_{t-1}) count as one step."""
     B, T, D = X.shape
@@ -332,7 +362,7 @@ def lstm_backward(dX, dW, dU, db, dH_out, H_out, C_out, gates, X, lengths, W, U,
 # ----------------------------------------------------------------------------------------------------------
 # GRU
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_forward(H_out, gates, Hn, X, lengths, W, U, b, b_h, reverse):
     """H_out (B,T,H) <- h_t; gates (B,T,3H) <- r, z, n; Hn (B,T,H) <- U_n h_{t-1} + b_hn. Cache = (gates, Hn)."""
     B, T, D = X.shape
@@ -342,11 +372,12 @@ def gru_forward(H_out, gates, Hn, X, lengths, W, U, b, b_h, reverse):
     h = np.zeros((B, Hd), X.dtype)
     Zh = np.empty((B, 3 * Hd), X.dtype)
     H_out[:] = 0
+    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
     gates[:] = 0
     Hn[:] = 0
     for s in range(n_active.shape[0]):
         n = n_active[s]
-        np.dot(h[:n], U.T, Zh[:n])
+        np.dot(h[:n], Ut, Zh[:n])
         for k in range(n):
             row = order[k]
             t = _time_index(lengths[row], s, reverse)
@@ -361,7 +392,7 @@ def gru_forward(H_out, gates, Hn, X, lengths, W, U, b, b_h, reverse):
     return H_out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, U, reverse, bptt_steps):
     """Accumulate dX, dW, dU, db, db_h; the direct path z h_{t-1} and U h_{t-1} each count as one step."""
     B, T, D = X.shape
@@ -416,61 +447,93 @@ def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, 
 # ----------------------------------------------------------------------------------------------------------
 # Forward only (inference): same arithmetic as lstm_forward / gru_forward, but no cache for backward: the
 # gates of a step live in one (4H,) / (3H,) scratch row and c_t only in the running state, so the (B, T, 4H)
-# arrays are neither zeroed nor written. nogil: model.py runs the two halves of a batch in two threads.
-# (elman_forward keeps nothing but H_out already and serves both.)
+# arrays are neither zeroed nor written. Two ways in: from the inputs X (one GEMM for W x, as in training),
+# or *_infer_table, from a projected table Ztab whose row w is W E[w] for the frozen table E: with the
+# table frozen, W x_t depends on the word only, so inference reads a row instead of multiplying
+# (model.Predictor fills the rows a batch needs, once per model).
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lstm_infer(H_out, X, lengths, W, U, b, reverse):
     """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to lstm_forward's H_out."""
     B, T, D = X.shape
-    Hd = U.shape[1]
     order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
     Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 4H) all real steps, one GEMM
-    h = np.zeros((B, Hd), X.dtype)  # step order
-    c = np.zeros((B, Hd), X.dtype)
-    Zh = np.empty((B, 4 * Hd), X.dtype)
-    gt = np.empty(4 * Hd, X.dtype)  # activated i, f, g, o of the current row
+    return _lstm_infer_steps(H_out, Zx, np.arange(Zx.shape[0]), order, n_active, offsets, lengths, U, b, reverse)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def lstm_infer_table(H_out, ids, Ztab, lengths, U, b, reverse):
+    """lstm_infer's H_out with W x_t read from Ztab[ids[row, t]]."""
+    order, n_active, offsets, src, src_prev = _step_order(lengths, ids.shape[1], reverse)
+    return _lstm_infer_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, reverse)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lstm_infer_steps(H_out, Zsrc, zrow, order, n_active, offsets, lengths, U, b, reverse):
+    Hd = U.shape[1]
+    B = lengths.shape[0]
+    dt = Zsrc.dtype
+    h = np.zeros((B, Hd), dt)  # step order
+    c = np.zeros((B, Hd), dt)
+    Zh = np.empty((B, 4 * Hd), dt)
+    gt = np.empty(4 * Hd, dt)  # activated i, f, g, o of the current row
     H_out[:] = 0
+    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
     for s in range(n_active.shape[0]):
         n = n_active[s]
-        np.dot(h[:n], U.T, Zh[:n])
+        np.dot(h[:n], Ut, Zh[:n])
         for k in range(n):
-            zx, zh, hk, ck = Zx[offsets[s] + k], Zh[k], h[k], c[k]
+            zx, zh, hk, ck = Zsrc[zrow[offsets[s] + k]], Zh[k], h[k], c[k]
             for q in range(2 * Hd):  # i, f
-                gt[q] = _sigmoid(zx[q] + zh[q] + b[q], X.dtype)
+                gt[q] = _sigmoid(zx[q] + zh[q] + b[q], dt)
             for q in range(2 * Hd, 3 * Hd):  # g
-                gt[q] = _tanh(zx[q] + zh[q] + b[q], X.dtype)
+                gt[q] = _tanh(zx[q] + zh[q] + b[q], dt)
             for q in range(3 * Hd, 4 * Hd):  # o
-                gt[q] = _sigmoid(zx[q] + zh[q] + b[q], X.dtype)
+                gt[q] = _sigmoid(zx[q] + zh[q] + b[q], dt)
             for j in range(Hd):
                 ck[j] = gt[Hd + j] * ck[j] + gt[j] * gt[2 * Hd + j]
-                hk[j] = gt[3 * Hd + j] * _tanh(ck[j], X.dtype)
+                hk[j] = gt[3 * Hd + j] * _tanh(ck[j], dt)
             row = order[k]
             H_out[row, _time_index(lengths[row], s, reverse)] = hk
     return H_out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_infer(H_out, X, lengths, W, U, b, b_h, reverse):
     """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to gru_forward's H_out."""
     B, T, D = X.shape
-    Hd = U.shape[1]
     order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
     Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 3H) all real steps, one GEMM
-    h = np.zeros((B, Hd), X.dtype)
-    Zh = np.empty((B, 3 * Hd), X.dtype)
-    gt = np.empty(3 * Hd, X.dtype)  # r, z, n of the current row
+    return _gru_infer_steps(H_out, Zx, np.arange(Zx.shape[0]), order, n_active, offsets, lengths, U, b, b_h,
+                            reverse)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gru_infer_table(H_out, ids, Ztab, lengths, U, b, b_h, reverse):
+    """gru_infer's H_out with W x_t read from Ztab[ids[row, t]]."""
+    order, n_active, offsets, src, src_prev = _step_order(lengths, ids.shape[1], reverse)
+    return _gru_infer_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, b_h, reverse)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gru_infer_steps(H_out, Zsrc, zrow, order, n_active, offsets, lengths, U, b, b_h, reverse):
+    Hd = U.shape[1]
+    B = lengths.shape[0]
+    dt = Zsrc.dtype
+    h = np.zeros((B, Hd), dt)
+    Zh = np.empty((B, 3 * Hd), dt)
+    gt = np.empty(3 * Hd, dt)  # r, z, n of the current row
     H_out[:] = 0
+    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
     for s in range(n_active.shape[0]):
         n = n_active[s]
-        np.dot(h[:n], U.T, Zh[:n])
+        np.dot(h[:n], Ut, Zh[:n])
         for k in range(n):
-            zx, zh, hk = Zx[offsets[s] + k], Zh[k], h[k]
+            zx, zh, hk = Zsrc[zrow[offsets[s] + k]], Zh[k], h[k]
             for q in range(2 * Hd):  # r and z
-                gt[q] = _sigmoid(zx[q] + b[q] + zh[q] + b_h[q], X.dtype)
+                gt[q] = _sigmoid(zx[q] + b[q] + zh[q] + b_h[q], dt)
             for j in range(Hd):
-                gt[2 * Hd + j] = _tanh(zx[2 * Hd + j] + b[2 * Hd + j] + gt[j] * (zh[2 * Hd + j] + b_h[2 * Hd + j]),
-                                       X.dtype)
+                gt[2 * Hd + j] = _tanh(zx[2 * Hd + j] + b[2 * Hd + j] + gt[j] * (zh[2 * Hd + j] + b_h[2 * Hd + j]), dt)
                 hk[j] = (1.0 - gt[Hd + j]) * gt[2 * Hd + j] + gt[Hd + j] * hk[j]
             row = order[k]
             H_out[row, _time_index(lengths[row], s, reverse)] = hk

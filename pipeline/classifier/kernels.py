@@ -21,7 +21,7 @@ from numba import njit
 
 # ---------------------------------------------------------------------------------------------- pooling
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_last_forward(R, H_seq, lengths, reverse):
     """R (B, H) <- H_seq[b, lengths[b]-1] (reverse=False) or H_seq[b, 0] (reverse=True)."""
     B = H_seq.shape[0]
@@ -31,7 +31,7 @@ def pool_last_forward(R, H_seq, lengths, reverse):
     return R
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_last_backward(dH_seq, dR, lengths, reverse):
     """dH_seq (B, T, H) += dR at the pooled step."""
     B = dR.shape[0]
@@ -41,7 +41,7 @@ def pool_last_backward(dH_seq, dR, lengths, reverse):
             dH_seq[row, t, j] += dR[row, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_mean_forward(R, H_seq, lengths):
     """R (B, H) <- mean of H_seq[b, :lengths[b]]."""
     B, T, Hd = H_seq.shape
@@ -55,7 +55,7 @@ def pool_mean_forward(R, H_seq, lengths):
     return R
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_mean_backward(dH_seq, dR, lengths):
     """dH_seq[b, t] += dR[b] / lengths[b] at the real steps."""
     B, Hd = dR.shape
@@ -66,7 +66,7 @@ def pool_mean_backward(dH_seq, dR, lengths):
                 dH_seq[row, t, j] += dR[row, j] / L
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_max_forward(R, argmax, H_seq, lengths):
     """R (B, H) <- max over the real steps; argmax (B, H) int32 <- first winning position."""
     B, T, Hd = H_seq.shape
@@ -83,7 +83,7 @@ def pool_max_forward(R, argmax, H_seq, lengths):
     return R
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_max_backward(dH_seq, dR, argmax):
     """dH_seq[b, argmax[b, j], j] += dR[b, j]."""
     B, Hd = dR.shape
@@ -94,7 +94,7 @@ def pool_max_backward(dH_seq, dR, argmax):
 
 # ------------------------------------------------------------------------------------------ output layer
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dense_forward(logits, R, V, c):
     """logits (B, C) <- R V^T + c; R (B, H), V (C, H), c (C,)."""
     prod = np.dot(R, V.T)  # (B, C)
@@ -104,7 +104,7 @@ def dense_forward(logits, R, V, c):
     return logits
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dense_backward(dR, dV, dc, dlogits, R, V):
     """dR += dlogits V, dV += dlogits^T R, dc += column sums of dlogits."""
     dR_new = np.dot(dlogits, V)  # (B, H)
@@ -120,7 +120,7 @@ def dense_backward(dR, dV, dc, dlogits, R, V):
             dc[k] += dlogits[row, k]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def softmax_cross_entropy(probs, dlogits, logits, labels):
     """probs (B, C) <- softmax(logits); dlogits (B, C) <- (probs - onehot(labels)) / B (assigned, not
     accumulated); returns the mean loss -log p[b, labels[b]] as float64. Stable: the row max is

@@ -118,6 +118,21 @@ def _cell_forward(mc, params, pre, X, lengths, reverse, keep_cache=True):
     return H_out, (gates, Hn)
 
 
+def _cell_infer_table(mc, params, pre, ids, Ztab, lengths, reverse):
+    """H_out (B, T, H) of layer 0, W x_t read from the projected table (Predictor)."""
+    B, T = ids.shape
+    H_out = np.empty((B, T, mc.hidden_size), Ztab.dtype)
+    U, b = params[pre + "U"], params[pre + "b"]
+    if mc.cell == "elman":
+        act = cells.TANH if mc.activation == "tanh" else cells.SIGMOID
+        cells.elman_infer_table(H_out, ids, Ztab, lengths, U, b, act, reverse)
+    elif mc.cell == "lstm":
+        cells.lstm_infer_table(H_out, ids, Ztab, lengths, U, b, reverse)
+    else:
+        cells.gru_infer_table(H_out, ids, Ztab, lengths, U, b, params[pre + "b_h"], reverse)
+    return H_out
+
+
 def _cell_backward(mc, params, grads, pre, dX, dH_out, H_out, cache, X, lengths, reverse):
     """Accumulate the cell's parameter gradients into `grads` and dL/dX into dX."""
     W, U = params[pre + "W"], params[pre + "U"]
@@ -156,32 +171,42 @@ def _pool_backward(mc, dH_out, dR, lengths, argmax, reverse):
         kernels.pool_max_backward(dH_out, dR, argmax)
 
 
-def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=True):
+def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=True, mask=None, ztab=None):
     """logits (B, C) and the cache `backward` consumes. ids (B, T) int32 rows of `table`, lengths (B,).
     keep_cache=False (inference: predict, evaluation) runs the forward-only LSTM/GRU kernels, which store
-    no gates (measured 15% faster for the LSTM at B=64, H=128); its cache cannot go to `backward`."""
+    no gates (measured 15% faster for the LSTM at B=64, H=128); its cache cannot go to `backward`.
+    Dropout (train=True): `mask` (B, H_r) if given, else drawn from `rng` (see dropout_mask).
+    ztab (inference only): {"l0.fwd.": Ztab, ...}, layer 0's projected tables (Predictor), which replace
+    the gather and the input GEMM of layer 0."""
     dtype = params["V"].dtype
     B, T = ids.shape
-    X0 = table[ids]                                    # (B, T, D) gather: the frozen lookup
-    if X0.dtype != dtype:
-        X0 = X0.astype(dtype)
-    X = X0
-    if "P" in params:
-        P = params["P"]
-        X = np.dot(X0.reshape(B * T, -1), P.T).reshape(B, T, P.shape[0])  # (B, T, projection)
+    X0 = X = None
+    if ztab is None:
+        X0 = table[ids]                                # (B, T, D) gather: the frozen lookup
+        if X0.dtype != dtype:
+            X0 = X0.astype(dtype)
+        X = X0
+        if "P" in params:
+            P = params["P"]
+            X = np.dot(X0.reshape(B * T, -1), P.T).reshape(B, T, P.shape[0])  # (B, T, projection)
     layers = []                                        # per layer: (input, [(H_out, cache) per direction])
     for layer in range(mc.layers):
-        outs = [_cell_forward(mc, params, f"l{layer}.{d}.", X, lengths, d == "bwd", keep_cache)
-                for d in directions(mc)]
+        if layer == 0 and ztab is not None:
+            outs = [(_cell_infer_table(mc, params, f"l0.{d}.", ids, ztab[f"l0.{d}."], lengths, d == "bwd"), None)
+                    for d in directions(mc)]
+        else:
+            outs = [_cell_forward(mc, params, f"l{layer}.{d}.", X, lengths, d == "bwd", keep_cache)
+                    for d in directions(mc)]
         layers.append((X, outs))
         X = outs[0][0] if len(outs) == 1 else np.concatenate([o[0] for o in outs], axis=2)  # (B, T, 2H)
     pooled = [_pool_forward(mc, H_out, lengths, d == "bwd") for (H_out, _), d in zip(layers[-1][1], directions(mc))]
     R = pooled[0][0] if len(pooled) == 1 else np.concatenate([p[0] for p in pooled], axis=1)  # (B, H_r)
-    mask = None
     if train and mc.dropout > 0:
-        keep = 1.0 - mc.dropout
-        mask = ((rng.random(R.shape) < keep) / keep).astype(dtype)  # (B, H_r) inverted dropout
+        if mask is None:
+            mask = dropout_mask(mc, B, rng, dtype)
         R = R * mask
+    else:
+        mask = None
     logits = np.empty((B, params["V"].shape[0]), dtype)
     kernels.dense_forward(logits, np.ascontiguousarray(R), params["V"], params["c"])
     cache = {"X0": X0, "layers": layers, "pooled": pooled, "R": R, "mask": mask, "lengths": lengths}
@@ -219,13 +244,154 @@ def backward(params, mc, cache, dlogits) -> dict:
     return grads
 
 
-def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None):
-    """Mean cross-entropy (float), gradients, probabilities (B, C)."""
-    logits, cache = forward(params, mc, table, ids, lengths, train, rng)
+def dropout_mask(mc, B, rng, dtype=np.float32):
+    """(B, H_r) inverted-dropout mask: 0 with probability mc.dropout, else 1 / (1 - mc.dropout)."""
+    keep = 1.0 - mc.dropout
+    H_r = mc.hidden_size * len(directions(mc))
+    return ((rng.random((B, H_r)) < keep) / keep).astype(dtype)
+
+
+def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None, threads=1):
+    """Mean cross-entropy (float), gradients, probabilities (B, C).
+
+    threads > 1 splits the batch into that many interleaved parts (rows k, k + n, ...), runs each part's
+    forward and backward in its own thread (every kernel is nogil; BLAS stays on one thread per call) and
+    sums the gradients, each part's scaled by its share of the batch: the same gradient as one thread up
+    to float rounding. The dropout mask is drawn for the whole batch first, so `rng` advances the same
+    way for any thread count."""
+    y = np.asarray(y, np.int32)
+    B = ids.shape[0]
+    dtype = params["V"].dtype
+    mask = dropout_mask(mc, B, rng, dtype) if train and mc.dropout > 0 else None
+    parts = _parts(B, threads)
+    if parts is None:
+        return _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, 1.0)
+    results = _in_threads(lambda rows: _loss_and_grads(
+        params, mc, table, *_rows(ids, lengths, rows), y[rows], train, None if mask is None else mask[rows],
+        len(rows) / B), parts)
+    grads = results[0][1]
+    for _, g, _ in results[1:]:
+        for k in grads:
+            grads[k] += g[k]
+    probs = np.empty((B, results[0][2].shape[1]), results[0][2].dtype)
+    for rows, (_, _, p) in zip(parts, results):
+        probs[rows] = p
+    return sum(r[0] * len(rows) for rows, r in zip(parts, results)) / B, grads, probs
+
+
+def _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, scale):
+    """One thread's share: its mean loss, and gradients of (its mean loss x scale)."""
+    logits, cache = forward(params, mc, table, ids, lengths, train, keep_cache=True, mask=mask)
     probs = np.empty_like(logits)
     dlogits = np.empty_like(logits)
-    loss = kernels.softmax_cross_entropy(probs, dlogits, logits, np.asarray(y, np.int32))
+    loss = kernels.softmax_cross_entropy(probs, dlogits, logits, y)
+    if scale != 1.0:
+        dlogits *= dlogits.dtype.type(scale)
     return float(loss), backward(params, mc, cache, dlogits), probs
+
+
+class Predictor:
+    """Inference with fixed parameters: logits of batches, spread over threads, with layer 0's input
+    projection read from a projected table instead of multiplied.
+
+    The table E is frozen, so W x_t = W E[id_t] depends on the word alone: row w of Ztab = W E[w] (W P E[w]
+    with a projection P) is computed once per model, by one GEMM over the rows a batch needs that are not
+    there yet (`_fill`), and every later occurrence is a row read. This removes the gather and the input
+    GEMM (about a quarter of the LSTM's inference time at B=64, H=128) once the frequent words are in.
+    Ztab is allocated with np.empty, so only the pages of filled rows take memory; beyond
+    `max_table_mb` (huge vocabularies) the plain path runs. `logits_many` runs whole batches in parallel
+    (full-size GEMMs in each thread); one batch alone is split by rows as in `infer`."""
+
+    def __init__(self, params, mc, table, threads=1, max_table_mb=1024):
+        self.params, self.mc, self.table, self.threads = params, mc, table, max(1, int(threads))
+        self.dtype = params["V"].dtype
+        G = GATES[mc.cell] * mc.hidden_size
+        rows = table.shape[0]
+        self.ztab = None
+        if rows * G * self.dtype.itemsize * len(directions(mc)) <= max_table_mb * 2 ** 20:
+            self.ztab = {f"l0.{d}.": np.empty((rows, G), self.dtype) for d in directions(mc)}
+            self.done = np.zeros(rows, bool)
+
+    def _fill(self, ids_list):
+        """Compute the projected rows of every id in `ids_list` that is not in Ztab yet (main thread)."""
+        if self.ztab is None:
+            return
+        seen = np.unique(np.concatenate([ids.ravel() for ids in ids_list]))
+        need = seen[~self.done[seen]]
+        if not need.size:
+            return
+        def project(rows):                     # disjoint rows per thread: no two threads write one row
+            X = self.table[rows].astype(self.dtype, copy=False)
+            if "P" in self.params:
+                X = np.dot(X, self.params["P"].T)
+            for pre, Z in self.ztab.items():
+                Z[rows] = np.dot(X, self.params[pre + "W"].T)
+
+        n = min(self.threads, need.size // 256)
+        if n > 1:
+            _in_threads(project, np.array_split(need, n))
+        else:
+            project(need)
+        self.done[need] = True
+
+    def _one(self, batch):
+        ids, lengths = batch[0], batch[1]
+        return forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False, ztab=self.ztab)[0]
+
+    def logits(self, ids, lengths):
+        """(B, C) logits of one batch, its rows split over the threads."""
+        return self.logits_many([(ids, lengths)])[0]
+
+    def logits_many(self, batches):
+        """[(B_i, C) logits] of [(ids, lengths, ...)]: batches in parallel, or rows when there is one."""
+        self._fill([b[0] for b in batches])
+        if len(batches) == 1:
+            ids, lengths = batches[0][0], batches[0][1]
+            parts = _parts(ids.shape[0], self.threads)
+            if parts is None:
+                return [self._one(batches[0])]
+            results = _in_threads(lambda rows: self._one(_rows(ids, lengths, rows)), parts)
+            logits = np.empty((ids.shape[0], results[0].shape[1]), results[0].dtype)
+            for rows, part in zip(parts, results):
+                logits[rows] = part
+            return [logits]
+        n = min(self.threads, len(batches))
+        if n == 1:
+            return [self._one(b) for b in batches]
+        groups = [list(range(k, len(batches), n)) for k in range(n)]
+        results = _in_threads(lambda group: [self._one(batches[i]) for i in group], groups)
+        out = [None] * len(batches)
+        for group, res in zip(groups, results):
+            for i, r in zip(group, res):
+                out[i] = r
+        return out
+
+
+MIN_ROWS_PER_THREAD = 8   # below this a thread's share costs more in hand-over than it saves
+_POOLS = {}
+
+
+def _parts(B, threads):
+    """Interleaved row sets (balanced lengths: batches are length-sorted), or None for one thread."""
+    n = min(int(threads), B // MIN_ROWS_PER_THREAD)
+    return [np.arange(k, B, n) for k in range(n)] if n > 1 else None
+
+
+def _rows(ids, lengths, rows):
+    """ids and lengths of `rows`, the padding trimmed to the longest of them."""
+    lens = lengths[rows]
+    return np.ascontiguousarray(ids[rows, :max(int(lens.max()), 1)]), lens
+
+
+def _in_threads(fn, parts):
+    """[fn(p) for p in parts]: parts[1:] in a thread pool, parts[0] in the calling thread."""
+    from concurrent.futures import ThreadPoolExecutor
+    n = len(parts)
+    if n not in _POOLS:
+        _POOLS[n] = ThreadPoolExecutor(n - 1, thread_name_prefix="rnn")
+    futures = [_POOLS[n].submit(fn, p) for p in parts[1:]]
+    first = fn(parts[0])
+    return [first] + [f.result() for f in futures]
 
 
 def softmax(logits):
@@ -238,11 +404,13 @@ def softmax(logits):
 # A trained classifier: save, load, predict
 # ---------------------------------------------------------------------------------------------------
 class Classifier:
-    def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path=""):
+    def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path="", threads=1):
         self.params, self.mc, self.labels = params, model_cfg, list(labels)
         self.tokenizer, self.words, self.table = tokenizer, list(words), table
         self.vectors_path = str(vectors_path)
+        self.threads = threads        # inference runs batches (or a batch's rows) in this many threads
         self._encoder = None
+        self._predictor = None        # built on first use: the parameters are fixed from here on
 
     @property
     def encoder(self):
@@ -251,14 +419,23 @@ class Classifier:
             self._encoder = Encoder({w: i for i, w in enumerate(self.words)}, self.tokenizer)
         return self._encoder
 
+    @property
+    def predictor(self) -> Predictor:
+        if self._predictor is None or self._predictor.threads != self.threads:
+            self._predictor = Predictor(self.params, self.mc, self.table, self.threads)
+        return self._predictor
+
     def predict_proba_encoded(self, data, batch_size=256) -> np.ndarray:
-        """(n, C) float64 probabilities of Encoded `data`, in its order."""
+        """(n, C) float64 probabilities of Encoded `data`, in its order; `threads` batches at a time."""
         from .data import batch_order, make_batch
         out = np.zeros((len(data), len(self.labels)), np.float64)
-        for idx in batch_order(data.lengths, batch_size):
-            ids, lengths, _ = make_batch(data, idx, len(self.words) + 1)
-            logits, _ = forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False)
-            out[idx] = softmax(logits)
+        order = batch_order(data.lengths, batch_size)
+        pad = len(self.words) + 1
+        for start in range(0, len(order), self.threads):
+            group = order[start:start + self.threads]
+            batches = [make_batch(data, idx, pad) for idx in group]
+            for idx, logits in zip(group, self.predictor.logits_many(batches)):
+                out[idx] = softmax(logits)
         return out
 
     def predict_proba(self, texts, batch_size=256) -> np.ndarray:
@@ -353,7 +530,9 @@ def format_prediction(labels, probs_row) -> str:
 def predict_command(model_path, texts, batch_size=256, out=None) -> None:
     """Print one line per text (`label<TAB>p_<label>=...`); with no texts, stream stdin in batches."""
     out = out or sys.stdout
+    from ..config import resolve_workers
     clf = Classifier.load(model_path)
+    clf.threads = resolve_workers(0)               # every core, each batch split (see infer)
     limit = blas_threads(1)
     warm_up(clf)
 

@@ -26,7 +26,6 @@ import json
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 import yaml
 
@@ -129,8 +128,7 @@ def train_rnn(cfg, resume: bool = False) -> Path:
     splits = load_splits(cfg.data)
     if splits.replaced_lines:
         progress.say(f"note: {splits.replaced_lines} lines held undecodable bytes, replaced by U+FFFD")
-    workers = resolve_workers(cfg.train.workers)
-    numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    workers = resolve_workers(cfg.train.workers)      # each batch is split over this many threads
     labels, label_id = splits.labels, {lab: i for i, lab in enumerate(splits.labels)}
     encoder = Encoder(wv.index, tokenizer)
     encoded = [tuple(None if s is None else encoder.encode(s.texts, [label_id[l] for l in s.labels]) for s in fold)
@@ -214,7 +212,8 @@ def _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokeniz
     tc, mc = cfg.train, cfg.model
     lengths = train.lengths
     pad = table.shape[0] - 1
-    make_clf = lambda params: Classifier(params, mc, labels, tokenizer, wv.words, table, cfg.vectors.path)
+    threads = resolve_workers(tc.workers)
+    make_clf = lambda params: Classifier(params, mc, labels, tokenizer, wv.words, table, cfg.vectors.path, threads)
     desc = f"fold {st.fold + 1}" if cfg.data.folds >= 2 else "training"
     with progress.bar(total=len(train) * tc.epochs, unit="seq", desc=desc) as pbar:
         pbar.update(st.epoch * len(train))
@@ -224,7 +223,7 @@ def _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokeniz
             t0 = time.perf_counter()
             while st.batch < len(order):
                 ids, lens, y = make_batch(train, order[st.batch], pad)
-                loss, grads, _ = loss_and_grads(st.params, mc, table, ids, lens, y, True, st.dropout_rng)
+                loss, grads, _ = loss_and_grads(st.params, mc, table, ids, lens, y, True, st.dropout_rng, threads)
                 norm = clip_global_norm(grads, tc.clip_norm)
                 if not (np.isfinite(loss) and np.isfinite(norm)):
                     saved = None
