@@ -360,3 +360,14 @@ def test_nan_loss_stops_with_advice_and_keeps_best(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lower train.lr" in err[0] and "best weights" in err[0]
     assert (tmp_path / "run" / "model.npz").is_file()
+
+
+def test_lstm_forget_bias_initialisation():
+    """The forget block (gate order i, f, g, o) starts at model.forget_bias (1 by default); other biases at 0."""
+    for fb in (1.0, 4.0):
+        mc = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True, forget_bias=fb) if fb != 1.0 else \
+            RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True)
+        p = M.init_params(mc, 5, 2, seed=0)
+        for d in ("fwd", "bwd"):
+            b = p[f"l0.{d}.b"]
+            assert np.all(b[3:6] == fb) and not b[:3].any() and not b[6:].any()

@@ -1,8 +1,9 @@
 """Long memory: the label is the FIRST of T = 50 tokens, the other 49 are random distractors, `last` pooling.
 
 The plain Elman cell stays at chance (its state is overwritten by the distractors and the gradient to the
-first step vanishes), the GRU finds the key token; the LSTM is expected to as well but does NOT at this
-length and step budget (see the xfail below). Fixed seeds, one BLAS thread: the runs are deterministic.
+first step vanishes); the GRU finds the key token; the LSTM finds it when its forget gate starts open
+(model.forget_bias = 5), and does NOT with the usual forget bias of 1 within this step budget: both LSTM
+facts are tested. Fixed seeds, one BLAS thread: the runs are deterministic.
 
 What was tried (seeds 0-2, batch 32, Adam, clip 5, key tokens 0/1 among V = 10, D = 16, H = 16 unless noted;
 accuracy on 400 held-out sequences every 50 steps):
@@ -10,15 +11,17 @@ accuracy on 400 held-out sequences every 50 steps):
   even T = 100 (1 of 3 seeds reached 0.85 in 400 steps): orthogonal U keeps its gradient alive at this scale.
 - a single repeated filler token instead of random distractors: Elman learned T = 200 at once (seed 1).
 - embeddings N(0, 1.5^2), T = 50, lr 0.02 (this test): Elman at chance after 600 steps (3/3 seeds: best
-  0.56, 0.52, 0.535), GRU at 1.0 after 300 (seed 0) and 450 (seed 1) steps but at chance for seed 2, LSTM at chance after 1,500 steps (2/2 seeds; also H = 32,
-  lr 0.01; H = 64, lr 0.01, 1,000 steps; lr 0.05, 1,000 steps, 2/2 seeds). The LSTM learns T = 10 in 50 steps (2/2) and T = 25 in 50 steps for 1 seed of 2; at T = 30 with
-  N(0, 2^2) 1 seed of 3 reached 0.92 in 600 steps. With the forget bias at 1, f ~ 0.73 and the gradient to
-  the first step shrinks like 0.73^T before the gate learns to stay open.
+  0.56, 0.52, 0.535), GRU at 1.0 after 300 (seed 0) and 450 (seed 1) steps but at chance for seed 2.
+  LSTM, forget bias 1: at chance after 1,500 steps (2/2 seeds; also H = 32, lr 0.01; H = 64, lr 0.01,
+  1,000 steps; lr 0.05, 1,000 steps, 2/2 seeds; lr 0.005 and N(0, 0.5^2) or N(0, 1) distractors, 2/2 seeds,
+  where the GRU and one Elman seed learn). With the bias at 1, f ~ 0.73 and the gradient to the first step
+  shrinks like 0.73^49 ~ 2e-7 before the gate can learn to stay open. Forget bias 2 / 3 / 5 (2026-11-26,
+  1,000 steps, seeds 0-2): lr 0.02: 1 / 2 / 3 seeds of 3 learn, those at 3 and 5 within 50 steps;
+  lr 0.005: 2 / 3 / 3. At T = 100 (lr 0.01) bias 3 learned 1 seed of 2 tried.
 
 Run: .venv/bin/python -m pytest -q tests/test_long_memory.py   (about 10 s once the kernels are cached)
 """
 import numpy as np
-import pytest
 
 from pipeline.config import RNNModelConfig
 from pipeline.classifier import model as M
@@ -27,7 +30,7 @@ from pipeline.classifier.optim import Adam, clip_global_norm
 T, K, V, D, H = 50, 2, 10, 16, 16
 
 
-def train_first_token(cell, seed, steps, lr=0.02, batch=32):
+def train_first_token(cell, seed, steps, lr=0.02, batch=32, forget_bias=1.0):
     """Best held-out accuracy (checked every 50 steps) after up to `steps` Adam steps."""
     rng = np.random.default_rng(seed)
     table = np.zeros((V + 2, D), np.float32)
@@ -38,7 +41,7 @@ def train_first_token(cell, seed, steps, lr=0.02, batch=32):
         ids[:, 0] = rng.integers(0, K, n)  # the key token decides the label
         return ids, np.full(n, T, np.int32), ids[:, 0].copy()
 
-    mc = RNNModelConfig(cell=cell, hidden_size=H, pooling="last")
+    mc = RNNModelConfig(cell=cell, hidden_size=H, pooling="last", forget_bias=forget_bias)
     p = M.init_params(mc, D, K, seed=seed)
     opt = Adam(p, lr)
     test_ids, test_len, test_y = sample(400)
@@ -65,7 +68,10 @@ def test_gru_succeeds():
     assert train_first_token("gru", seed=0, steps=600) > 0.9
 
 
-@pytest.mark.xfail(reason="LSTM (forget bias 1) stays at chance at T = 50 within 1,500 steps (seeds 0, 1); "
-                          "see the module docstring", run=False)
-def test_lstm_succeeds():
-    assert train_first_token("lstm", seed=0, steps=1500) > 0.9
+def test_lstm_with_open_forget_gate_succeeds():
+    assert train_first_token("lstm", seed=0, steps=600, forget_bias=5.0) > 0.9
+
+
+def test_lstm_with_forget_bias_1_stays_at_chance():
+    """The limitation, measured: with the usual bias of 1 the LSTM does not find the key at T = 50."""
+    assert train_first_token("lstm", seed=0, steps=600) < 0.65

@@ -64,7 +64,8 @@ def _orthogonal(rng, n):
 
 
 def init_params(mc, D: int, C: int, seed: int, dtype=np.float32) -> dict:
-    """Glorot for W (per gate block), orthogonal for U (per gate block), zero biases, LSTM forget bias 1."""
+    """Glorot for W (per gate block), orthogonal for U (per gate block), zero biases, LSTM forget bias
+    mc.forget_bias (1 by default)."""
     rng = np.random.default_rng(seed)
     H, G = mc.hidden_size, GATES[mc.cell]
     params = {}
@@ -79,7 +80,7 @@ def init_params(mc, D: int, C: int, seed: int, dtype=np.float32) -> dict:
             params[pre + "U"] = np.vstack([_orthogonal(rng, H) for _ in range(G)])
             params[pre + "b"] = np.zeros(G * H)
             if mc.cell == "lstm":
-                params[pre + "b"][H:2 * H] = 1.0  # forget gate open at the start (gate order i, f, g, o)
+                params[pre + "b"][H:2 * H] = mc.forget_bias  # forget gate open at the start (order i, f, g, o)
             if mc.cell == "gru":
                 params[pre + "b_h"] = np.zeros(G * H)
         d_in = H * len(directions(mc))
