@@ -59,6 +59,21 @@ def test_encoded_corpus_matches_token_lists(tmp_path):
     assert again.cached and np.array_equal(again.tokens, enc.tokens)
 
 
+@pytest.mark.parametrize("tail", ["\n\n\n", "\n. ,\n", "\nrare\n\n"])
+def test_corpus_ending_in_empty_or_dropped_sentences(tmp_path, tail):
+    """Empty sentences (or sentences emptied by min_count) at the very end: every offset stays within the
+    kept tokens and the offsets never decrease (a raw end offset left behind made the kernel read past
+    the tokens and crash)."""
+    (tmp_path / "c.txt").write_text("a b a b\nc a b\nb a" + tail, encoding="utf-8")
+    cfg = CorpusConfig(paths=(str(tmp_path / "c.txt"),), cache_dir=str(tmp_path / "cache"))
+    tok = Tokenizer(pattern=r"\w+")                     # "." and "," lines give no tokens at all
+    enc = encode_corpus(cfg, tok, VocabConfig(min_count=2))
+    assert sorted(enc.vocab.words) == ["a", "b"]
+    assert np.array_equal(enc.offsets, [0, 4, 6, 8]) and enc.n_tokens == 8
+    again = encode_corpus(cfg, tok, VocabConfig(min_count=2))
+    assert again.cached and np.array_equal(again.offsets, enc.offsets)
+
+
 def test_compressed_files_folders_and_globs(tmp_path):
     text = "a b c\nd e\n"
     for name, opener in [("x.gz", gzip.open), ("y.bz2", bz2.open), ("z.xz", lzma.open)]:

@@ -175,7 +175,10 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
             ids[keep].tofile(f)
             written += int(keep.sum())
             a += len(ids)
-    offsets[-1] = written
+    # Offsets equal to the raw end (the last sentence's end, and those of empty sentences after it) fall in
+    # no block above: all of them are the end. (Only offsets[-1] was set here once, and a corpus ending in
+    # an empty sentence kept a raw offset past the kept tokens: the kernel then read beyond them.)
+    offsets[offsets >= a] = written
     os.unlink(out / "provisional.i32")
     keep = np.ones(len(offsets), dtype=bool)
     keep[1:] = offsets[1:] != offsets[:-1]           # sentences emptied by the vocabulary vanish
@@ -211,7 +214,8 @@ def _load(folder: Path, cached: bool, temporary: bool = False) -> EncodedCorpus:
     offsets = np.load(folder / "offsets.npy")
     vocab = Vocab.load(folder / "vocab.tsv")
     n_tokens = (os.path.getsize(folder / "tokens.npy") - _header_size(folder / "tokens.npy")) // 4
-    if n_tokens != int(vocab.counts.sum()) or offsets[-1] != n_tokens:
+    if (n_tokens != int(vocab.counts.sum()) or offsets[0] != 0 or offsets[-1] != n_tokens
+            or np.any(offsets[1:] < offsets[:-1])):    # the kernels index without bounds checks
         raise ValueError("inconsistent cache")
     return EncodedCorpus(folder, offsets, vocab, meta["corpus_words"], meta["lines"],
                          meta["replaced_lines"], cached, temporary)
