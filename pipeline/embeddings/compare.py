@@ -401,7 +401,8 @@ def compare_gensim(cfg, repeats: int = 1, json_path=None, write_results: bool = 
         "corpus": ", ".join(map(str, cfg.corpus.paths)), "corpus_words": corpus_words,
         "vocab_ours": runs["ours"][0]["vocab_size"], "vocab_gensim": runs["gensim"][0]["vocab_size"],
         "settings": f"dim {tc.vector_size}, window {tc.window}, negative {tc.negative}, sample {tc.sample:g}, "
-                    f"min_count {cfg.vocab.min_count}, epochs {tc.epochs}, workers {workers}",
+                    f"min_count {cfg.vocab.min_count}, epochs {tc.epochs}, workers {workers}, "
+                    f"ours alpha_schedule {tc.alpha_schedule}",
         "cores": resolve_workers(0),
         "load": f"{load_before:.1f} / {os.getloadavg()[0]:.1f}",
         "repeats": repeats, "seeds": f"{seeds[0]}..{seeds[-1]}" if repeats > 1 else str(seeds[0]),
