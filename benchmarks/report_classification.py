@@ -367,6 +367,14 @@ def json_summary(results: dict) -> dict:
                    for model in ("ours", "tfidf")} for name, res in results.items()}
 
 
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def figures(results: dict, folder: Path) -> list:
     try:
         import matplotlib
@@ -389,11 +397,7 @@ def figures(results: dict, folder: Path) -> list:
             ax.set_xlabel("predicted")
             ax.set_ylabel("true")
             ax.set_title(f"{name} {title}: {100 * res[model]['accuracy']:.1f}%", fontsize=9)
-        fig.tight_layout()
-        path = folder / f"{name.lower()}_confusion.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, folder / f"{name.lower()}_confusion.png"))
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(6.4, 3.0), dpi=80)
         for c in res["ours"]["curves"]:
             epochs = range(1, len(c["train_loss"]) + 1)
@@ -405,11 +409,7 @@ def figures(results: dict, folder: Path) -> list:
         ax1.set_title(f"{name}: train loss", fontsize=9)
         ax2.set_xlabel("epoch")
         ax2.set_title(f"{name}: dev accuracy (dot = kept epoch)", fontsize=9)
-        fig.tight_layout()
-        path = folder / f"{name.lower()}_learning_curves.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, folder / f"{name.lower()}_learning_curves.png"))
     return written
 
 

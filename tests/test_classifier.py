@@ -4,6 +4,7 @@ table, reproducibility, and train-rnn / predict end to end through the CLI.
 
 Run: .venv/bin/python -m pytest -q tests/test_classifier.py
 """
+import dataclasses
 import hashlib
 import json
 
@@ -364,9 +365,8 @@ def test_nan_loss_stops_with_advice_and_keeps_best(tmp_path, monkeypatch, capsys
 
 def test_lstm_forget_bias_initialisation():
     """The forget block (gate order i, f, g, o) starts at model.forget_bias (1 by default); other biases at 0."""
-    for fb in (1.0, 4.0):
-        mc = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True, forget_bias=fb) if fb != 1.0 else \
-            RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True)
+    default = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True)
+    for fb, mc in ((1.0, default), (4.0, dataclasses.replace(default, forget_bias=4.0))):
         p = M.init_params(mc, 5, 2, seed=0)
         for d in ("fwd", "bwd"):
             b = p[f"l0.{d}.b"]
