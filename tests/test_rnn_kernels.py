@@ -57,10 +57,10 @@ def forward(cell, p, X, lengths, reverse):
     return H_out, (gates, Hn)
 
 
-def backward(cell, p, X, lengths, reverse, H_out, cache, dH_out, bptt_steps=0):
+def backward(cell, p, X, lengths, reverse, H_out, cache, dH_out, bptt_steps=0, want_dX=True):
     """Returns a dict of gradients (fresh zeroed buffers, so accumulation equals assignment)."""
     g = {k: np.zeros_like(v) for k, v in p.items()}
-    g["X"] = np.zeros_like(X)
+    g["X"] = np.zeros_like(X) if want_dX else np.zeros((0,) + X.shape[1:], X.dtype)
     W, U = p["W"], p["U"]
     if cell.startswith("elman"):
         cells.elman_backward(g["X"], g["W"], g["U"], g["b"], dH_out, H_out, X, lengths, W, U,
@@ -373,6 +373,21 @@ def test_backward_accumulates():
     cells.lstm_backward(dX, dW, dU, db, dout, H_out, C_out, gates, X, lengths, p["W"], p["U"], False, 0)
     np.testing.assert_allclose(dW, 2 * g["W"])
     np.testing.assert_allclose(dX, 2 * g["X"])
+
+
+@pytest.mark.parametrize("cell", ["elman_tanh", "lstm", "gru"])
+def test_backward_without_input_gradient(cell):
+    """A dX with no rows (layer 0 on the frozen table) skips dL/dX and leaves every other gradient as it is."""
+    rng = np.random.default_rng(2)
+    X, lengths = make_batch(3, 5, 4, rng)
+    p = make_params(cell, 4, 3, rng)
+    H_out, cache = forward(cell, p, X, lengths, False)
+    dout = rng.standard_normal(H_out.shape)
+    full = backward(cell, p, X, lengths, False, H_out, cache, dout)
+    skip = backward(cell, p, X, lengths, False, H_out, cache, dout, want_dX=False)
+    assert skip["X"].shape[0] == 0 and np.abs(full["X"]).sum() > 0
+    for name in p:
+        np.testing.assert_array_equal(skip[name], full[name], err_msg=name)
 
 
 # ------------------------------------------------------------------------------------- 5. softmax CE

@@ -233,7 +233,8 @@ def backward(params, mc, cache, dlogits) -> dict:
         dHs.append(dH)
     for layer in range(mc.layers - 1, -1, -1):
         X, outs = cache["layers"][layer]
-        dX = np.zeros_like(X)
+        # dL/dX of layer 0 is wanted only through a projection: the table itself is frozen (0 rows = skip)
+        dX = np.zeros_like(X) if layer > 0 or "P" in params else np.zeros((0,) + X.shape[1:], X.dtype)
         for k, ((H_out, cell_cache), d) in enumerate(zip(outs, dirs)):
             _cell_backward(mc, params, grads, f"l{layer}.{d}.", dX, dHs[k], H_out, cell_cache, X, lengths, d == "bwd")
         if layer > 0:
