@@ -13,12 +13,20 @@ What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
   whole batches in parallel threads, layer 0's input part W x read from its projected table (the table is
   frozen, so row w = W E[w] is computed once per model, when a batch first needs it). `infer` keeps one
   Predictor across repeats, i.e. a loaded model in its steady state; `infer_cold` builds a fresh one per
-  timed chunk, so every row the chunk needs is computed inside the timing (token ids here are uniform
-  over the 20k words: the worst case; real text repeats its frequent words). PyTorch: the same module
+  timed chunk, so every row the chunk needs is computed inside the timing. PyTorch: the same module
   under torch.inference_mode() + softmax, batch after batch (its own 2 intra-op threads), for both.
 Shape: batch 64, embedding 100 (frozen table of 20,000 words + UNK + PAD), hidden 128, one layer, one direction,
 `last` pooling (the final state, = PyTorch's h_n), 2 classes, float32. Sentence lengths are drawn like MR's
 (gamma(4, 21/4) rounded, clipped to 1..60: mean about 21, max 60).
+
+Token ids (`--ids`): `zipf` (default from 2026-11-27) draws word w with probability proportional to 1 / (w + 1),
+i.e. Zipf's law over the 20k words with ids in frequency order (as our vocabularies and gensim's are). It is
+fitted to MR itself: MR has 224,041 tokens of 21,420 types, its 10 / 100 / 1,000 / 5,000 most frequent words
+cover 29.6% / 51.5% / 73.8% / 89.1% of its tokens (this law: 27.9 / 49.5 / 71.4 / 86.8), and 640 random MR
+sentences hold 3,957 distinct words (this law, same token count: 4,055). `uniform` draws every word alike: no
+text looks like that, but it is the worst case for our projected table (almost every token is a new row for a
+fresh model, and rows are read from all over a 10-40 MB table); rows before 2026-11-27 used it. PyTorch's
+speed does not depend on the ids; ours does, through the table, so both are reported.
 
 Threads: PyTorch gets torch.set_num_threads(2) (`--torch-threads`). Ours runs as the train-rnn driver does:
 2 threads (`--threads`, train-rnn's `train.workers`): training splits each batch's rows over them
@@ -79,7 +87,8 @@ by default (`--torch-threads`; on a loaded 2-core machine 2 threads make PyTorch
 N = 1 are PyTorch at its best here). ratio = median of per-repeat ratios ours/PyTorch (>1: ours faster). Target
 (issue 5): ratio >= 2 for elman and lstm, train and infer. Columns: date (UTC), machine (arch, cores, CPU, load
 before/after), versions (Python / NumPy / Numba / torch), cell, train ours / torch / ratio, infer ours / torch /
-ratio, repeats x batches and threads (PyTorch N, ours M when given), command.
+ratio, repeats x batches and threads (PyTorch N, ours M when given; from 2026-11-27 also the word-id law: zipf =
+MR-like frequencies, uniform = every word alike, the earlier rows' ids), command.
 
 | date | machine | versions | cell | train ours / torch | train ratio | infer ours / torch | infer ratio | repeats x batches, torch threads | command |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -89,16 +98,22 @@ CELLS = ("elman", "lstm", "gru")
 MODES = ("train", "infer", "infer_cold")
 
 
-def make_batches(n, seed=0):
-    """n batches of (ids (B, T) int32 padded with the PAD row, lengths (B,) int32, labels (B,) int32)."""
+IDS = ("zipf", "uniform")
+
+
+def make_batches(n, seed=0, ids_kind="zipf"):
+    """n batches of (ids (B, T) int32 padded with the PAD row, lengths (B,) int32, labels (B,) int32);
+    word ids drawn by `ids_kind` (see the docstring: zipf = MR-like frequencies, uniform = the worst case)."""
     rng = np.random.default_rng(seed)
     pad = VOCAB + 1
+    p = 1.0 / np.arange(1, VOCAB + 1) if ids_kind == "zipf" else np.ones(VOCAB)
+    cdf = np.cumsum(p / p.sum())
     out = []
     for _ in range(n):
         lengths = np.clip(np.round(rng.gamma(4.0, 21 / 4.0, size=B)), 1, 60).astype(np.int32)
         ids = np.full((B, int(lengths.max())), pad, np.int32)
         for row, L in enumerate(lengths):
-            ids[row, :L] = rng.integers(0, VOCAB, L)
+            ids[row, :L] = np.minimum(np.searchsorted(cdf, rng.random(L), side="right"), VOCAB - 1)
         out.append((ids, lengths, rng.integers(0, C, B).astype(np.int32)))
     return out
 
@@ -217,6 +232,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-torch", action="store_true", help="time ours alone even when PyTorch is installed")
     p.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (the issue asks for 2)")
     p.add_argument("--threads", type=int, default=2, help="ours: threads each batch is split over")
+    p.add_argument("--ids", choices=IDS, default="zipf",
+                   help="word-id distribution: zipf (MR-like, default) or uniform (worst case for ours)")
     args = p.parse_args(argv)
     command = shlex.join([".venv/bin/python", "benchmarks/bench_rnn.py", *sys.argv[1:]]) if argv is None else \
         "main(...)"
@@ -235,11 +252,11 @@ def main(argv=None) -> int:
     table = np.zeros((VOCAB + 2, D), np.float32)  # (V+2, D): words, UNK, PAD (zeros)
     table[:VOCAB + 1] = rng.standard_normal((VOCAB + 1, D)).astype(np.float32) * 0.3
     table.flags.writeable = False
-    batches = make_batches(args.batches)
+    batches = make_batches(args.batches, ids_kind=args.ids)
     lens = np.concatenate([b[1] for b in batches])
     load0 = os.getloadavg()[0]
     print(f"batch {B}, embedding {D}, hidden {H}, vocabulary {VOCAB:,}; lengths mean {lens.mean():.1f} max "
-          f"{lens.max()}; {args.repeats} repeats x {args.batches} batches; PyTorch threads "
+          f"{lens.max()}; {args.ids} word ids; {args.repeats} repeats x {args.batches} batches; PyTorch threads "
           f"{torch.get_num_threads() if torch else 'n/a'}, ours {args.threads}; load {load0:.1f}", flush=True)
 
     # No numba.set_num_threads() here, unlike train-rnn: Numba's pool already defaults to the core count, and
@@ -314,7 +331,8 @@ def main(argv=None) -> int:
             cols = [date, mach, versions(torch), cell, f"{fmt(tr['ours'])} / {fmt(tr['torch'])}", fr(tr["ratio"]),
                     f"{fmt(inf['ours'])} / {fmt(inf['torch'])}; cold {fmt(cold['ours'])} / {fmt(cold['torch'])}",
                     f"{fr(inf['ratio'])}; cold {fr(cold['ratio'])}",
-                    f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}; ours {args.threads}",
+                    f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}; ours {args.threads}; "
+                    f"{args.ids} ids",
                     f"`{command}`"]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |\n")
         append_results(RESULTS, rows)

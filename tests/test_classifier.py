@@ -190,14 +190,43 @@ def test_predictor_projected_table_equals_plain_forward(cell):
     mc = RNNModelConfig(cell=cell, hidden_size=4, layers=2, bidirectional=True, pooling="mean", projection=3)
     p = M.init_params(mc, D, C, seed=3, dtype=np.float64)
     pred = M.Predictor(p, mc, table, threads=1)
+    tiny = M.Predictor(p, mc, table, threads=1, max_table_mb=0)   # no room for rows: the plain path
+    seen = set()
     for ids_range in ((0, 10), (5, 20)):
         lengths = rng.integers(1, T + 1, 6).astype(np.int32)
         ids = np.full((6, T), V + 1, np.int32)
         for b in range(6):
             ids[b, :lengths[b]] = rng.integers(*ids_range, lengths[b])
-        np.testing.assert_allclose(pred.logits(ids, lengths),
-                                   M.forward(p, mc, table, ids, lengths, keep_cache=False)[0], rtol=1e-10)
-    assert pred.done[:20].sum() > 10 and not pred.done[20:V].any()
+        plain = M.forward(p, mc, table, ids, lengths, keep_cache=False)[0]
+        np.testing.assert_allclose(pred.logits(ids, lengths), plain, rtol=1e-10)
+        np.testing.assert_allclose(tiny.logits(ids, lengths), plain, rtol=1e-10)
+        seen |= set(ids.ravel().tolist())
+    # one compact row per distinct id met (PAD included), none for the others; rows in first-met order
+    assert pred.rows == len(seen) and (pred.slot[sorted(seen)] >= 0).all()
+    assert (pred.slot[20:V] < 0).all() and sorted(pred.slot[sorted(seen)]) == list(range(len(seen)))
+    assert tiny.rows == 0 and not tiny.use_table
+
+
+def test_predictor_table_grows_across_batches_in_threads():
+    """Thousands of new words: the compact rows outgrow their first capacity and are filled by two threads;
+    logits still equal the plain forward pass and rows filled earlier keep their values."""
+    rng = np.random.default_rng(5)
+    V, D, T = 3000, 6, 12
+    table = rng.standard_normal((V + 2, D))
+    mc = RNNModelConfig(cell="lstm", hidden_size=3, pooling="last")
+    p = M.init_params(mc, D, 2, seed=1, dtype=np.float64)
+    pred = M.Predictor(p, mc, table, threads=2)
+    first = None
+    for lo, hi in ((0, 1500), (1000, V), (0, V)):
+        lengths = rng.integers(1, T + 1, 400).astype(np.int32)
+        ids = rng.integers(lo, hi, (400, T)).astype(np.int32)
+        np.testing.assert_allclose(pred.logits_many([(ids[:200], lengths[:200]), (ids[200:], lengths[200:])]),
+                                   np.split(M.forward(p, mc, table, ids, lengths, keep_cache=False)[0], 2),
+                                   rtol=1e-10)
+        if first is None:
+            first = (pred.rows, pred.ztab["l0.fwd."][:pred.rows].copy())
+    assert first[0] > 1024 and pred.rows > first[0]
+    np.testing.assert_array_equal(pred.ztab["l0.fwd."][:first[0]], first[1])
 
 
 def test_elman_forward_matches_numpy_reference():

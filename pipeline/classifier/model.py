@@ -296,49 +296,68 @@ class Predictor:
     """Inference with fixed parameters: logits of batches, spread over threads, with layer 0's input
     projection read from a projected table instead of multiplied.
 
-    The table E is frozen, so W x_t = W E[id_t] depends on the word alone: row w of Ztab = W E[w] (W P E[w]
-    with a projection P) is computed once per model, by one GEMM over the rows a batch needs that are not
-    there yet (`_fill`), and every later occurrence is a row read. This removes the gather and the input
-    GEMM (about a quarter of the LSTM's inference time at B=64, H=128) once the frequent words are in.
-    Ztab is allocated with np.empty, so only the pages of filled rows take memory; beyond
-    `max_table_mb` (huge vocabularies) the plain path runs. `logits_many` runs whole batches in parallel
-    (full-size GEMMs in each thread); one batch alone is split by rows as in `infer`."""
+    The table E is frozen, so W x_t = W E[id_t] depends on the word alone: its projected row W E[w] (W P E[w]
+    with a projection P) is computed once per model, by one GEMM over the words a batch needs that have no
+    row yet (`_fill`), and every later occurrence is a row read. This removes the gather and the input GEMM
+    (about a quarter of the LSTM's inference time at B=64, H=128) once the frequent words are in.
+    The rows are stored compactly, in the order words are first met (`slot[w]`, -1 = none yet; capacity
+    doubles as needed), so memory and first-touch page faults grow with the words actually seen, not with
+    the vocabulary: with one row per vocabulary word (the first version), a fresh LSTM model over 20k words
+    touched a 41 MB table and ran at half its warm speed (bench_rnn.py, infer_cold, 2026-11-27). Beyond
+    `max_table_mb` of rows the plain path runs. `logits_many` runs whole batches in parallel (full-size
+    GEMMs in each thread); one batch alone is split by rows as in `infer`."""
 
     def __init__(self, params, mc, table, threads=1, max_table_mb=1024):
         self.params, self.mc, self.table, self.threads = params, mc, table, max(1, int(threads))
         self.dtype = params["V"].dtype
-        G = GATES[mc.cell] * mc.hidden_size
-        rows = table.shape[0]
-        self.ztab = None
-        if rows * G * self.dtype.itemsize * len(directions(mc)) <= max_table_mb * 2 ** 20:
-            self.ztab = {f"l0.{d}.": np.empty((rows, G), self.dtype) for d in directions(mc)}
-            self.done = np.zeros(rows, bool)
+        self.G = GATES[mc.cell] * mc.hidden_size
+        self.max_rows = max_table_mb * 2 ** 20 // (self.G * self.dtype.itemsize * len(directions(mc)))
+        self.slot = np.full(table.shape[0], -1, np.int64)  # (V,) row of word w in the projected tables
+        self.rows = 0                                       # rows filled
+        self.ztab = {f"l0.{d}.": np.empty((0, self.G), self.dtype) for d in directions(mc)}
 
-    def _fill(self, ids_list):
-        """Compute the projected rows of every id in `ids_list` that is not in Ztab yet (main thread)."""
-        if self.ztab is None:
-            return
+    def _fill(self, ids_list) -> bool:
+        """Give every id in `ids_list` its projected rows (main thread); False when they would not fit."""
         seen = np.unique(np.concatenate([ids.ravel() for ids in ids_list]))
-        need = seen[~self.done[seen]]
+        need = seen[self.slot[seen] < 0]
         if not need.size:
-            return
-        def project(rows):                     # disjoint rows per thread: no two threads write one row
-            X = self.table[rows].astype(self.dtype, copy=False)
+            return True
+        start, stop = self.rows, self.rows + need.size
+        if stop > self.max_rows:
+            return False
+        capacity = next(iter(self.ztab.values())).shape[0]
+        if stop > capacity:
+            capacity = min(max(stop, 2 * capacity, 1024), self.max_rows)
+            for pre, Z in self.ztab.items():
+                grown = np.empty((capacity, self.G), self.dtype)
+                grown[:start] = Z[:start]
+                self.ztab[pre] = grown
+
+        def project(part):                     # contiguous, disjoint rows per thread
+            lo, hi = part
+            X = self.table[need[lo - start:hi - start]].astype(self.dtype, copy=False)
             if "P" in self.params:
                 X = np.dot(X, self.params["P"].T)
             for pre, Z in self.ztab.items():
-                Z[rows] = np.dot(X, self.params[pre + "W"].T)
+                np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
 
         n = min(self.threads, need.size // 256)
-        if n > 1:
-            _in_threads(project, np.array_split(need, n))
+        bounds = np.linspace(start, stop, max(n, 1) + 1).astype(np.int64)
+        parts = list(zip(bounds[:-1], bounds[1:]))
+        if len(parts) > 1:
+            _in_threads(project, parts)
         else:
-            project(need)
-        self.done[need] = True
+            project(parts[0])
+        self.slot[need] = np.arange(start, stop)
+        self.rows = stop
+        return True
 
     def _one(self, batch):
         ids, lengths = batch[0], batch[1]
-        return forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False, ztab=self.ztab)[0]
+        if self.use_table:
+            rows = self.slot[ids].astype(np.int32)             # (B, T) rows of the projected tables
+            return forward(self.params, self.mc, self.table, rows, lengths, keep_cache=False, ztab=self.ztab)[0]
+        return forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False)[0]
 
     def logits(self, ids, lengths):
         """(B, C) logits of one batch, its rows split over the threads."""
@@ -346,7 +365,7 @@ class Predictor:
 
     def logits_many(self, batches):
         """[(B_i, C) logits] of [(ids, lengths, ...)]: batches in parallel, or rows when there is one."""
-        self._fill([b[0] for b in batches])
+        self.use_table = self._fill([b[0] for b in batches])
         if len(batches) == 1:
             ids, lengths = batches[0][0], batches[0][1]
             parts = _parts(ids.shape[0], self.threads)
