@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_rnn.py [--repeats 7] [--batches 10] [--cells elman lstm gru]
                                              [--json PATH] [--no-results] [--no-torch] [--threads 2]
+                                             [--ids zipf|uniform] [--gap 0.2]
 
 What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
 - train: one optimiser step per batch = forward, loss, backward, clipping by global norm (5.0, as train-rnn
@@ -35,6 +36,12 @@ to ONE thread per call (model.blas_threads(1), see its docstring for why). Rows 
 ours on one thread and no projected table. Two in-process pitfalls, both measured and avoided here: warming
 PyTorch up inside blas_threads(1), or launching Numba's thread pool (numba.set_num_threads), made PyTorch
 10-40x slower for the rest of the process.
+
+Gap: every timed chunk, of either side, starts after `--gap` seconds (0.2) of idle time. Without it, ours ran
+right after PyTorch's chunk while PyTorch's OpenMP worker was still spinning on the other core: measured
+in-process 2026-11-27 (Elman / LSTM inference, medians of 7): 40,290 / 13,331 seq/s with no PyTorch run just
+before, 30,273 / 11,782 right after one, 38,796 / 13,693 after one and a 0.2 s pause. Rows before 2026-11-27
+02:14 had no gap (ours first on even repeats, PyTorch first on odd ones, so about half of our chunks paid it).
 
 Alternation: each repeat times, for every cell and mode, `--batches` batches of ours then the same batches in
 PyTorch (ours first on even repeats, PyTorch first on odd ones), so both sides see the same machine load. A
@@ -232,6 +239,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-torch", action="store_true", help="time ours alone even when PyTorch is installed")
     p.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (the issue asks for 2)")
     p.add_argument("--threads", type=int, default=2, help="ours: threads each batch is split over")
+    p.add_argument("--gap", type=float, default=0.2, help="idle seconds before every timed chunk (0 before 2026-11-27)")
     p.add_argument("--ids", choices=IDS, default="zipf",
                    help="word-id distribution: zipf (MR-like, default) or uniform (worst case for ours)")
     args = p.parse_args(argv)
@@ -286,6 +294,7 @@ def main(argv=None) -> int:
             for mode in MODES:
                 order = ("ours", "torch") if rep % 2 == 0 else ("torch", "ours")
                 for side in order:
+                    time.sleep(args.gap)  # both sides start from an idle machine (see "Gap" in the docstring)
                     if side == "ours":
                         with M.blas_threads(1):
                             runs[cell][mode]["ours"].append(rate(getattr(ours, mode), batches))
@@ -332,7 +341,7 @@ def main(argv=None) -> int:
                     f"{fmt(inf['ours'])} / {fmt(inf['torch'])}; cold {fmt(cold['ours'])} / {fmt(cold['torch'])}",
                     f"{fr(inf['ratio'])}; cold {fr(cold['ratio'])}",
                     f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}; ours {args.threads}; "
-                    f"{args.ids} ids",
+                    f"{args.ids} ids, gap {args.gap:g} s",
                     f"`{command}`"]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |\n")
         append_results(RESULTS, rows)

@@ -318,10 +318,13 @@ class Predictor:
 
     def _fill(self, ids_list) -> bool:
         """Give every id in `ids_list` its projected rows (main thread); False when they would not fit."""
-        seen = np.unique(np.concatenate([ids.ravel() for ids in ids_list]))
-        need = seen[self.slot[seen] < 0]
-        if not need.size:
+        flat = np.concatenate([ids.ravel() for ids in ids_list])
+        new = flat[self.slot[flat] < 0]
+        if not new.size:
             return True
+        mark = np.zeros(self.slot.shape[0], bool)         # dedupe in O(V + N): np.unique sorted, 2.7 ms of a
+        mark[new] = True                                  # cold Elman fill of 13k tokens
+        need = np.flatnonzero(mark)
         start, stop = self.rows, self.rows + need.size
         if stop > self.max_rows:
             return False
