@@ -315,6 +315,7 @@ class Predictor:
         self.slot = np.full(table.shape[0], -1, np.int64)  # (V,) row of word w in the projected tables
         self.rows = 0                                       # rows filled
         self.ztab = {f"l0.{d}.": np.empty((0, self.G), self.dtype) for d in directions(mc)}
+        self.use_table = True                               # False while the rows would not fit (plain path)
 
     def _fill(self, ids_list) -> bool:
         """Give every id in `ids_list` its projected rows (main thread); False when they would not fit."""
