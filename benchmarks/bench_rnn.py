@@ -10,7 +10,7 @@ What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
   and `optim.Adam`, i.e. what `train-rnn` runs per batch; PyTorch runs nn.Embedding.from_pretrained(freeze=True)
   -> pack_padded_sequence(enforce_sorted=False) -> nn.RNN / nn.LSTM / nn.GRU -> final state -> nn.Linear ->
   cross_entropy -> backward -> clip_grad_norm_ -> torch.optim.Adam.
-- infer: class probabilities of the batches. Ours: a `model.Predictor` (what predict and evaluation run):
+- infer: class probabilities of the batches. Ours: a `predict.Predictor` (what predict and evaluation run):
   whole batches in parallel threads, layer 0's input part W x read from its projected table (the table is
   frozen, so row w = W E[w] is computed once per model, when a batch first needs it). `infer` keeps one
   Predictor across repeats, i.e. a loaded model in its steady state; `infer_cold` builds a fresh one per
@@ -31,7 +31,7 @@ speed does not depend on the ids; ours does, through the table, so both are repo
 
 Threads: PyTorch gets torch.set_num_threads(2) (`--torch-threads`). Ours runs as the train-rnn driver does:
 2 threads (`--threads`, train-rnn's `train.workers`): training splits each batch's rows over them
-(model.loss_and_grads), inference runs batches in them (model.Predictor); kernels are nogil, BLAS limited
+(model.loss_and_grads), inference runs batches in them (predict.Predictor); kernels are nogil, BLAS limited
 to ONE thread per call (model.blas_threads(1), see its docstring for why). Rows before 2026-11-26 23:30 had
 ours on one thread and no projected table. Two in-process pitfalls, both measured and avoided here: warming
 PyTorch up inside blas_threads(1), or launching Numba's thread pool (numba.set_num_threads), made PyTorch
@@ -76,6 +76,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.classifier import model as M  # noqa: E402
+from pipeline.classifier import predict as P  # noqa: E402
 from pipeline.classifier.optim import Adam, clip_global_norm  # noqa: E402
 from pipeline.config import RNNModelConfig  # noqa: E402
 from pipeline.errors import atomic_write_text  # noqa: E402
@@ -144,14 +145,14 @@ class Ours:
     def infer(self, batches):
         """Steady state of a loaded model (predict, evaluation): the Predictor's projected rows persist."""
         if not hasattr(self, "predictor"):
-            self.predictor = M.Predictor(self.params, self.mc, self.table, self.threads)
+            self.predictor = P.Predictor(self.params, self.mc, self.table, self.threads)
         for logits in self.predictor.logits_many(batches):
-            M.softmax(logits)
+            P.softmax(logits)
 
     def infer_cold(self, batches):
         """A fresh Predictor for these batches: every projected row they need is computed in the timing."""
-        for logits in M.Predictor(self.params, self.mc, self.table, self.threads).logits_many(batches):
-            M.softmax(logits)
+        for logits in P.Predictor(self.params, self.mc, self.table, self.threads).logits_many(batches):
+            P.softmax(logits)
 
 
 # --------------------------------------------------------------------------------------------------- torch

@@ -177,7 +177,7 @@ def write_fold(fold, folder: Path) -> list:
 
 def train_ours(cfg_path, sets, fold, folder: Path, seeds: list) -> tuple:
     """Train one model per seed on `fold`; (test probabilities per seed, metrics.json per seed)."""
-    from pipeline.classifier.model import Classifier
+    from pipeline.classifier.predict import Classifier
     from pipeline.classifier.train import train_rnn
     data_sets = write_fold(fold, folder / "data")
     probs, metrics = [], []

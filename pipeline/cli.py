@@ -118,7 +118,7 @@ def run(args) -> int:
         out = train_rnn(load_config(RNNConfig, args.config, args.set), resume=args.resume)
         progress.say(f"wrote {out}/model.npz, config.yaml, metrics.json")
     elif args.command == "predict":
-        from .classifier.model import predict_command
+        from .classifier.predict import predict_command
         predict_command(args.model, args.text)
     elif args.command == "compare-gensim":
         from .embeddings.compare import compare_gensim

@@ -15,6 +15,7 @@ from pipeline import cli
 from pipeline.config import LabelledDataConfig, RNNModelConfig
 from pipeline.classifier import data as cdata
 from pipeline.classifier import model as M
+from pipeline.classifier import predict as P
 from pipeline.classifier.optim import Adam, clip_global_norm
 from pipeline.errors import UserError
 from pipeline.vectors import WordVectors, save_vectors
@@ -172,7 +173,7 @@ def test_batch_split_over_threads_equals_one_thread(cell, threads):
     for k in g1:
         np.testing.assert_allclose(g2[k], g1[k], rtol=1e-9, atol=1e-13, err_msg=k)
     plain = M.forward(p, mc, table, ids, lengths, keep_cache=False)[0]
-    pred = M.Predictor(p, mc, table, threads)
+    pred = P.Predictor(p, mc, table, threads)
     np.testing.assert_allclose(pred.logits(ids, lengths), plain, rtol=1e-10)
     halves = pred.logits_many([(ids[:B // 2], lengths[:B // 2]), (ids[B // 2:], lengths[B // 2:])])
     np.testing.assert_allclose(np.concatenate(halves), plain, rtol=1e-10)
@@ -189,8 +190,8 @@ def test_predictor_projected_table_equals_plain_forward(cell):
     table[V + 1] = 0
     mc = RNNModelConfig(cell=cell, hidden_size=4, layers=2, bidirectional=True, pooling="mean", projection=3)
     p = M.init_params(mc, D, C, seed=3, dtype=np.float64)
-    pred = M.Predictor(p, mc, table, threads=1)
-    tiny = M.Predictor(p, mc, table, threads=1, max_table_mb=0)   # no room for rows: the plain path
+    pred = P.Predictor(p, mc, table, threads=1)
+    tiny = P.Predictor(p, mc, table, threads=1, max_table_mb=0)   # no room for rows: the plain path
     seen = set()
     for ids_range in ((0, 10), (5, 20)):
         lengths = rng.integers(1, T + 1, 6).astype(np.int32)
@@ -215,7 +216,7 @@ def test_predictor_table_grows_across_batches_in_threads():
     table = rng.standard_normal((V + 2, D))
     mc = RNNModelConfig(cell="lstm", hidden_size=3, pooling="last")
     p = M.init_params(mc, D, 2, seed=1, dtype=np.float64)
-    pred = M.Predictor(p, mc, table, threads=2)
+    pred = P.Predictor(p, mc, table, threads=2)
     first = None
     for lo, hi in ((0, 1500), (1000, V), (0, V)):
         lengths = rng.integers(1, T + 1, 400).astype(np.int32)

@@ -32,12 +32,12 @@ on a small one (B=64, H=128, one thread, best of 9, 2026-11-27; same outputs bit
 dL/dX of layer 0 (the table is frozen; see _input_grads), and float32 kernels subtract from a float32 one,
 not 1.0 (which promoted the whole expression to float64). This beat a
 prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s forward, LSTM 4.0k vs 2.4k).
-Every kernel is nogil: model.py uses two or more cores by running parts of a batch (training) or whole
+Every kernel is nogil: model.py and predict.py use two or more cores by running parts of a batch (training) or whole
 batches (inference) in Python threads, each kernel's BLAS calls on one thread. Numba's own pool (prange)
 is avoided: launching it made an in-process PyTorch 10x slower in the benchmark. Profile of the LSTM's
 inference at B=64, H=128, MR-like lengths, one thread (2026-11-26, idle machine): input GEMM + gather 3.5
 ms, per-step GEMMs 5.0 ms (6.4 on the strided U^T), gate loops 5.0 ms (scalar; the tanh loop alone
-3.5 -> 0.6 ms once vectorised). With layer 0's input read from a projected table (model.Predictor) the
+3.5 -> 0.6 ms once vectorised). With layer 0's input read from a projected table (predict.Predictor) the
 batch took 10.8 ms on one thread with scalar gates, 7.4 ms vectorised, 4.7 ms wall on two threads. Keep the BLAS on one thread (OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads
 on the small per-step GEMMs ran 4x slower.
 
@@ -462,7 +462,7 @@ def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, 
 # arrays are neither zeroed nor written. Two ways in: from the inputs X (one GEMM for W x, as in training),
 # or *_infer_table, from a projected table Ztab whose row w is W E[w] for the frozen table E: with the
 # table frozen, W x_t depends on the word only, so inference reads a row instead of multiplying
-# (model.Predictor fills the rows a batch needs, once per model).
+# (predict.Predictor fills the rows a batch needs, once per model).
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def lstm_infer(H_out, X, lengths, W, U, b, reverse):

@@ -1,5 +1,4 @@
-"""The recurrent sentence classifier: parameters, forward and backward through the whole model, save/load,
-predict.
+"""The recurrent sentence classifier: parameters, forward and backward through the whole model.
 
     x_t = E[id_t]                      frozen lookup table (V+2, D): an index, never a one-hot product
     x_t <- P x_t                       optional trainable projection P (projection, D)
@@ -14,33 +13,15 @@ Parameters are a dict of named arrays (float32 for training; float64 works too, 
 (G,), and for the GRU `l{l}.{d}.b_h` (G,), with G = H, 4H or 3H; then `V` (C, H_r) and `c` (C,). The
 table gets no gradient and is never written (the driver marks it read-only).
 
-model.npz (loads with allow_pickle=False, written deterministically: fixed zip timestamps):
-    param.<name>      every parameter above
-    labels            (C,) unicode, class names in id order
-    model_config      JSON of RNNModelConfig;   tokenizer: JSON {"lowercase", "pattern"}
-    vocab_utf8        uint8, the vectors' words joined by "\\n" (UTF-8); row i of the table is word i
-    table             (V+2, D) float32, the frozen table with its UNK and PAD rows, so predict needs
-                      nothing else (a 60k x 100 table is 24 MB; the words add about 0.5 MB)
-    vectors_path      the vectors file it came from, for reference; vectors_shape (V, D) int64
-    format_version    int64, 1
-
-Predict output, one line per input: `label<TAB>p_<label1>=0.1234<TAB>p_<label2>=0.8766...`.
+Inference with fixed parameters, the model file and `predict` are in predict.py.
 """
 from __future__ import annotations
 
-import json
-import sys
-import zipfile
-from dataclasses import asdict
-from pathlib import Path
-
 import numpy as np
 
-from ..errors import UserError, atomic_path
 from . import cells, kernels
 
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
-FORMAT_VERSION = 1
 
 
 def directions(mc) -> tuple:
@@ -292,106 +273,6 @@ def _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, scale):
     return float(loss), backward(params, mc, cache, dlogits), probs
 
 
-class Predictor:
-    """Inference with fixed parameters: logits of batches, spread over threads, with layer 0's input
-    projection read from a projected table instead of multiplied.
-
-    The table E is frozen, so W x_t = W E[id_t] depends on the word alone: its projected row W E[w] (W P E[w]
-    with a projection P) is computed once per model, by one GEMM over the words a batch needs that have no
-    row yet (`_fill`), and every later occurrence is a row read. This removes the gather and the input GEMM
-    (about a quarter of the LSTM's inference time at B=64, H=128) once the frequent words are in.
-    The rows are stored compactly, in the order words are first met (`slot[w]`, -1 = none yet; capacity
-    doubles as needed), so memory and first-touch page faults grow with the words actually seen, not with
-    the vocabulary: with one row per vocabulary word (the first version), a fresh LSTM model over 20k words
-    touched a 41 MB table and ran at half its warm speed (bench_rnn.py, infer_cold, 2026-11-27). Beyond
-    `max_table_mb` of rows the plain path runs. `logits_many` runs whole batches in parallel (full-size
-    GEMMs in each thread); one batch alone is split by rows as in `infer`."""
-
-    def __init__(self, params, mc, table, threads=1, max_table_mb=1024):
-        self.params, self.mc, self.table, self.threads = params, mc, table, max(1, int(threads))
-        self.dtype = params["V"].dtype
-        self.G = GATES[mc.cell] * mc.hidden_size
-        self.max_rows = max_table_mb * 2 ** 20 // (self.G * self.dtype.itemsize * len(directions(mc)))
-        self.slot = np.full(table.shape[0], -1, np.int64)  # (V,) row of word w in the projected tables
-        self.rows = 0                                       # rows filled
-        self.ztab = {f"l0.{d}.": np.empty((0, self.G), self.dtype) for d in directions(mc)}
-        self.use_table = True                               # False while the rows would not fit (plain path)
-
-    def _fill(self, ids_list) -> bool:
-        """Give every id in `ids_list` its projected rows (main thread); False when they would not fit."""
-        flat = np.concatenate([ids.ravel() for ids in ids_list])
-        new = flat[self.slot[flat] < 0]
-        if not new.size:
-            return True
-        mark = np.zeros(self.slot.shape[0], bool)         # dedupe in O(V + N): np.unique sorted, 2.7 ms of a
-        mark[new] = True                                  # cold Elman fill of 13k tokens
-        need = np.flatnonzero(mark)
-        start, stop = self.rows, self.rows + need.size
-        if stop > self.max_rows:
-            return False
-        capacity = next(iter(self.ztab.values())).shape[0]
-        if stop > capacity:
-            capacity = min(max(stop, 2 * capacity, 1024), self.max_rows)
-            for pre, Z in self.ztab.items():
-                grown = np.empty((capacity, self.G), self.dtype)
-                grown[:start] = Z[:start]
-                self.ztab[pre] = grown
-
-        def project(part):                     # contiguous, disjoint rows per thread
-            lo, hi = part
-            X = self.table[need[lo - start:hi - start]].astype(self.dtype, copy=False)
-            if "P" in self.params:
-                X = np.dot(X, self.params["P"].T)
-            for pre, Z in self.ztab.items():
-                np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
-
-        n = min(self.threads, need.size // 256)
-        bounds = np.linspace(start, stop, max(n, 1) + 1).astype(np.int64)
-        parts = list(zip(bounds[:-1], bounds[1:]))
-        if len(parts) > 1:
-            _in_threads(project, parts)
-        else:
-            project(parts[0])
-        self.slot[need] = np.arange(start, stop)
-        self.rows = stop
-        return True
-
-    def _one(self, batch):
-        ids, lengths = batch[0], batch[1]
-        if self.use_table:
-            rows = self.slot[ids].astype(np.int32)             # (B, T) rows of the projected tables
-            return forward(self.params, self.mc, self.table, rows, lengths, keep_cache=False, ztab=self.ztab)[0]
-        return forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False)[0]
-
-    def logits(self, ids, lengths):
-        """(B, C) logits of one batch, its rows split over the threads."""
-        return self.logits_many([(ids, lengths)])[0]
-
-    def logits_many(self, batches):
-        """[(B_i, C) logits] of [(ids, lengths, ...)]: batches in parallel, or rows when there is one."""
-        self.use_table = self._fill([b[0] for b in batches])
-        if len(batches) == 1:
-            ids, lengths = batches[0][0], batches[0][1]
-            parts = _parts(ids.shape[0], self.threads)
-            if parts is None:
-                return [self._one(batches[0])]
-            results = _in_threads(lambda rows: self._one(_rows(ids, lengths, rows)), parts)
-            logits = np.empty((ids.shape[0], results[0].shape[1]), results[0].dtype)
-            for rows, part in zip(parts, results):
-                logits[rows] = part
-            return [logits]
-        n = min(self.threads, len(batches))
-        if n == 1:
-            return [self._one(b) for b in batches]
-        groups = [list(range(k, len(batches), n)) for k in range(n)]
-        results = _in_threads(lambda group: [self._one(batches[i]) for i in group], groups)
-        out = [None] * len(batches)
-        for group, res in zip(groups, results):
-            for i, r in zip(group, res):
-                out[i] = r
-        return out
-
-
 MIN_ROWS_PER_THREAD = 8   # below this a thread's share costs more in hand-over than it saves
 _POOLS = {}
 
@@ -419,106 +300,6 @@ def _in_threads(fn, parts):
     return [first] + [f.result() for f in futures]
 
 
-def softmax(logits):
-    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-# ---------------------------------------------------------------------------------------------------
-# A trained classifier: save, load, predict
-# ---------------------------------------------------------------------------------------------------
-class Classifier:
-    def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path="", threads=1):
-        self.params, self.mc, self.labels = params, model_cfg, list(labels)
-        self.tokenizer, self.words, self.table = tokenizer, list(words), table
-        self.vectors_path = str(vectors_path)
-        self.threads = threads        # inference runs batches (or a batch's rows) in this many threads
-        self._encoder = None
-        self._predictor = None        # built on first use: the parameters are fixed from here on
-
-    @property
-    def encoder(self):
-        if self._encoder is None:
-            from .data import Encoder
-            self._encoder = Encoder({w: i for i, w in enumerate(self.words)}, self.tokenizer)
-        return self._encoder
-
-    @property
-    def predictor(self) -> Predictor:
-        if self._predictor is None or self._predictor.threads != self.threads:
-            self._predictor = Predictor(self.params, self.mc, self.table, self.threads)
-        return self._predictor
-
-    def predict_proba_encoded(self, data, batch_size=256) -> np.ndarray:
-        """(n, C) float64 probabilities of Encoded `data`, in its order; `threads` batches at a time."""
-        from .data import batch_order, make_batch
-        out = np.zeros((len(data), len(self.labels)), np.float64)
-        order = batch_order(data.lengths, batch_size)
-        pad = len(self.words) + 1
-        for start in range(0, len(order), self.threads):
-            group = order[start:start + self.threads]
-            batches = [make_batch(data, idx, pad) for idx in group]
-            for idx, logits in zip(group, self.predictor.logits_many(batches)):
-                out[idx] = softmax(logits)
-        return out
-
-    def predict_proba(self, texts, batch_size=256) -> np.ndarray:
-        return self.predict_proba_encoded(self.encoder.encode(texts), batch_size)
-
-    def save(self, path) -> None:
-        arrays = {f"param.{k}": v for k, v in self.params.items()}
-        arrays.update(
-            labels=np.array(self.labels, dtype=str),
-            model_config=np.array(json.dumps(asdict(self.mc))),
-            tokenizer=np.array(json.dumps({"lowercase": self.tokenizer.lowercase,
-                                           "pattern": self.tokenizer.pattern})),
-            vocab_utf8=np.frombuffer("\n".join(self.words).encode("utf-8"), np.uint8),
-            table=np.asarray(self.table),
-            vectors_path=np.array(self.vectors_path),
-            vectors_shape=np.array([len(self.words), self.table.shape[1]], np.int64),
-            format_version=np.array(FORMAT_VERSION, np.int64),
-        )
-        savez_deterministic(path, arrays)
-
-    @classmethod
-    def load(cls, path) -> "Classifier":
-        from ..config import RNNModelConfig, from_dict
-        from ..text import Tokenizer
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"model file not found: {path}; train one with `make train-rnn` or pass --model")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                params = {k[len("param."):]: z[k] for k in z.files if k.startswith("param.")}
-                labels = [str(x) for x in z["labels"]]
-                mc = from_dict(RNNModelConfig, json.loads(str(z["model_config"])), "model")
-                tok = json.loads(str(z["tokenizer"]))
-                words = bytes(z["vocab_utf8"]).decode("utf-8").split("\n")
-                table = z["table"]
-                vectors_path = str(z["vectors_path"])
-        except UserError:
-            raise
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise UserError(f"{path} is not a model written by train-rnn ({type(exc).__name__}: {exc}); "
-                            f"re-train it or pass the right --model") from None
-        if table.shape[0] != len(words) + 2 or "V" not in params or len(labels) != params["V"].shape[0]:
-            raise UserError(f"{path} is inconsistent (table, vocabulary or labels do not match); re-train it")
-        table.flags.writeable = False
-        return cls(params, mc, labels, Tokenizer(tok["lowercase"], tok["pattern"]), words, table, vectors_path)
-
-
-def savez_deterministic(path, arrays: dict) -> None:
-    """np.savez's layout (zip of .npy files, uncompressed) with fixed member timestamps, written
-    atomically: the same arrays always give the same bytes (np.savez stamps the current time)."""
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-        for key, value in arrays.items():
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
-
-
 def blas_threads(n: int = 1):
     """Context limiting every loaded BLAS (numpy's and scipy's, which Numba's np.dot calls) to `n` threads.
 
@@ -528,54 +309,3 @@ def blas_threads(n: int = 1):
     import scipy.linalg.cython_blas  # noqa: F401  (loads the library Numba's np.dot uses)
     from threadpoolctl import threadpool_limits
     return threadpool_limits(limits=n, user_api="blas")
-
-
-def warm_up(clf, after: float = 1.0) -> None:
-    """Load the kernels from Numba's cache (cache=True everywhere: a fraction of a second) or compile them
-    (first run, or after a kernel changed: tens of seconds) on a one-token batch. When that takes longer
-    than `after` seconds a note on stderr says so, so that a first run does not look stuck."""
-    import threading
-    from .. import progress
-    note = threading.Timer(after, progress.say, ["compiling the Numba kernels (first run only; cached after) ..."])
-    note.daemon = True
-    note.start()
-    try:
-        pad = len(clf.words) + 1
-        forward(clf.params, clf.mc, clf.table, np.full((1, 1), pad, np.int32), np.ones(1, np.int32),
-                keep_cache=False)
-    finally:
-        note.cancel()
-
-
-def format_prediction(labels, probs_row) -> str:
-    best = int(np.argmax(probs_row))
-    return labels[best] + "".join(f"\tp_{lab}={p:.4f}" for lab, p in zip(labels, probs_row))
-
-
-def predict_command(model_path, texts, batch_size=256, out=None) -> None:
-    """Print one line per text (`label<TAB>p_<label>=...`); with no texts, stream stdin in batches."""
-    out = out or sys.stdout
-    from ..config import resolve_workers
-    clf = Classifier.load(model_path)
-    clf.threads = resolve_workers(0)               # every core, each batch split (see infer)
-    limit = blas_threads(1)
-    warm_up(clf)
-
-    def emit(batch):
-        for row in clf.predict_proba(batch):
-            out.write(format_prediction(clf.labels, row) + "\n")
-        out.flush()
-
-    with limit:
-        if texts:
-            for start in range(0, len(texts), batch_size):
-                emit(list(texts[start:start + batch_size]))
-            return
-        batch = []
-        for line in sys.stdin:
-            batch.append(line.rstrip("\r\n"))
-            if len(batch) == batch_size:
-                emit(batch)
-                batch = []
-        if batch:
-            emit(batch)

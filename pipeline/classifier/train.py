@@ -36,7 +36,8 @@ from ..text import Tokenizer
 from ..vectors import load_vectors
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
-from .model import Classifier, blas_threads, forward, init_params, loss_and_grads, savez_deterministic
+from .model import blas_threads, forward, init_params, loss_and_grads
+from .predict import Classifier, savez_deterministic
 from .optim import clip_global_norm, make_optimizer
 
 CHECKPOINT = "checkpoint.npz"
