@@ -465,6 +465,15 @@ def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, 
 # (predict.Predictor fills the rows a batch needs, once per model).
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def project_rows(Z, E, rows, W):
+    """Z (n, G) <- E[rows] W^T: rows of a projected table, for the ids `rows` (n,) of the frozen table E.
+    Gather and GEMM in one call without the GIL: with numpy's fancy-index gather (which holds it), two
+    threads filling 10k rows took 10.5 ms against 10.9 on one (Elman, 2026-11-27)."""
+    np.dot(_gather_rows(E, rows), W.T, Z)
+    return Z
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def lstm_infer(H_out, X, lengths, W, U, b, reverse):
     """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to lstm_forward's H_out."""
     B, T, D = X.shape

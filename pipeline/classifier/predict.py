@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError, atomic_path
+from . import cells
 from .model import GATES, _in_threads, _parts, _rows, blas_threads, directions, forward
 
 FORMAT_VERSION = 1
@@ -46,6 +47,7 @@ class Predictor:
     def __init__(self, params, mc, table, threads=1, max_table_mb=1024):
         self.params, self.mc, self.table, self.threads = params, mc, table, max(1, int(threads))
         self.dtype = params["V"].dtype
+        self.E = table if table.dtype == self.dtype else table.astype(self.dtype)  # the kernels need one dtype
         self.G = GATES[mc.cell] * mc.hidden_size
         self.max_rows = max_table_mb * 2 ** 20 // (self.G * self.dtype.itemsize * len(directions(mc)))
         self.slot = np.full(table.shape[0], -1, np.int64)  # (V,) row of word w in the projected tables
@@ -73,13 +75,17 @@ class Predictor:
                 grown[:start] = Z[:start]
                 self.ztab[pre] = grown
 
-        def project(part):                     # contiguous, disjoint rows per thread
+        def project(part):                     # contiguous, disjoint rows per thread; no GIL held
             lo, hi = part
-            X = self.table[need[lo - start:hi - start]].astype(self.dtype, copy=False)
+            rows = need[lo - start:hi - start]
             if "P" in self.params:
-                X = np.dot(X, self.params["P"].T)
-            for pre, Z in self.ztab.items():
-                np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
+                X = cells.project_rows(np.empty((hi - lo, self.params["P"].shape[0]), self.dtype), self.E, rows,
+                                       self.params["P"])
+                for pre, Z in self.ztab.items():
+                    np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
+            else:
+                for pre, Z in self.ztab.items():
+                    cells.project_rows(Z[lo:hi], self.E, rows, self.params[pre + "W"])
 
         n = min(self.threads, need.size // 256)
         bounds = np.linspace(start, stop, max(n, 1) + 1).astype(np.int64)
