@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_rnn.py [--repeats 7] [--batches 10] [--cells elman lstm gru]
                                              [--json PATH] [--no-results] [--no-torch] [--threads 2]
-                                             [--ids zipf|uniform] [--gap 0.2]
+                                             [--ids zipf|uniform] [--gap 0]
 
 What is timed, per cell (elman, lstm, gru), on the SAME batches for both sides:
 - train: one optimiser step per batch = forward, loss, backward, clipping by global norm (5.0, as train-rnn
@@ -37,11 +37,15 @@ ours on one thread and no projected table. Two in-process pitfalls, both measure
 PyTorch up inside blas_threads(1), or launching Numba's thread pool (numba.set_num_threads), made PyTorch
 10-40x slower for the rest of the process.
 
-Gap: every timed chunk, of either side, starts after `--gap` seconds (0.2) of idle time. Without it, ours ran
-right after PyTorch's chunk while PyTorch's OpenMP worker was still spinning on the other core: measured
-in-process 2026-11-27 (Elman / LSTM inference, medians of 7): 40,290 / 13,331 seq/s with no PyTorch run just
-before, 30,273 / 11,782 right after one, 38,796 / 13,693 after one and a 0.2 s pause. Rows before 2026-11-27
-02:14 had no gap (ours first on even repeats, PyTorch first on odd ones, so about half of our chunks paid it).
+Warm-up and gap: every timed chunk, of either side, is preceded by one UNTIMED inference batch of that side
+(from 2026-11-27 02:54), and by `--gap` seconds of idle time (default 0). The default is conservative for ours:
+PyTorch's OpenMP worker (libgomp) keeps spinning on the other core for a while after PyTorch's chunk, and ours
+pays for that when it runs next (measured in-process 2026-11-27, Elman / LSTM inference, medians of 7: 40,290
+/ 13,331 seq/s with no PyTorch run just before, 30,273 / 11,782 right after one, 38,796 / 13,693 after one and
+a 0.2 s pause). `--gap 0.2` removes that, but the pause costs PyTorch a few percent in turn (its threads fall
+asleep; Elman inference 14,020 / 14,706 back to back against 13,540 / 13,405 after 0.2 s idle, two runs,
+medians of 15; an untimed batch after the pause did not clearly restore it). The 02:14-02:51 rows of
+2026-11-27 used `--gap 0.2` without the untimed batch; earlier rows had neither.
 
 Alternation: each repeat times, for every cell and mode, `--batches` batches of ours then the same batches in
 PyTorch (ours first on even repeats, PyTorch first on odd ones), so both sides see the same machine load. A
@@ -240,7 +244,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-torch", action="store_true", help="time ours alone even when PyTorch is installed")
     p.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (the issue asks for 2)")
     p.add_argument("--threads", type=int, default=2, help="ours: threads each batch is split over")
-    p.add_argument("--gap", type=float, default=0.2, help="idle seconds before every timed chunk (0 before 2026-11-27)")
+    p.add_argument("--gap", type=float, default=0.0,
+                   help="idle seconds before every timed chunk (default 0: conservative for ours, see the docstring)")
     p.add_argument("--ids", choices=IDS, default="zipf",
                    help="word-id distribution: zipf (MR-like, default) or uniform (worst case for ours)")
     args = p.parse_args(argv)
@@ -295,11 +300,13 @@ def main(argv=None) -> int:
             for mode in MODES:
                 order = ("ours", "torch") if rep % 2 == 0 else ("torch", "ours")
                 for side in order:
-                    time.sleep(args.gap)  # both sides start from an idle machine (see "Gap" in the docstring)
-                    if side == "ours":
+                    time.sleep(args.gap)  # optional pause, then one untimed batch of this side (see "Warm-up
+                    if side == "ours":    # and gap" in the docstring)
                         with M.blas_threads(1):
+                            ours.infer(batches[:1])
                             runs[cell][mode]["ours"].append(rate(getattr(ours, mode), batches))
                     elif theirs is not None:
+                        theirs.infer(tb[:1])
                         runs[cell][mode]["torch"].append(rate(getattr(theirs, mode), tb))
         last = "; ".join(f"{c} " + " ".join(f"{m} {runs[c][m]['ours'][-1]:,.0f}/"
                                              + (f"{runs[c][m]['torch'][-1]:,.0f}" if runs[c][m]["torch"] else "-")
