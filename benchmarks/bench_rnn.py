@@ -26,7 +26,7 @@ fitted to MR itself: MR has 224,041 tokens of 21,420 types, its 10 / 100 / 1,000
 cover 29.6% / 51.5% / 73.8% / 89.1% of its tokens (this law: 27.9 / 49.5 / 71.4 / 86.8), and 640 random MR
 sentences hold 3,957 distinct words (this law, same token count: 4,055). `uniform` draws every word alike: no
 text looks like that, but it is the worst case for our projected table (almost every token is a new row for a
-fresh model, and rows are read from all over a 10-40 MB table); rows before 2026-11-27 used it. PyTorch's
+fresh model, and rows are read from all over a table holding half the vocabulary); rows before 2026-11-27 used it. PyTorch's
 speed does not depend on the ids; ours does, through the table, so both are reported.
 
 Threads: PyTorch gets torch.set_num_threads(2) (`--torch-threads`). Ours runs as the train-rnn driver does:
@@ -108,8 +108,6 @@ MR-like frequencies, uniform = every word alike, the earlier rows' ids), command
 B, D, H, VOCAB, C = 64, 100, 128, 20_000, 2
 CELLS = ("elman", "lstm", "gru")
 MODES = ("train", "infer", "infer_cold")
-
-
 IDS = ("zipf", "uniform")
 
 

@@ -149,7 +149,7 @@ def test_gradients_whole_model(cell, pooling):
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
 @pytest.mark.parametrize("threads", [2, 3])
 def test_batch_split_over_threads_equals_one_thread(cell, threads):
-    """loss_and_grads / infer with the batch split over threads: the same loss, gradients, probabilities
+    """loss_and_grads / Predictor with the batch split over threads: the same loss, gradients, probabilities
     and logits as one thread (float64, so only summation order differs), dropout included, and the
     dropout generator advanced the same way."""
     rng = np.random.default_rng(3)

@@ -25,21 +25,23 @@ Speed layout. The real steps are packed in step order (rows longest-first), so t
 every real step is ONE GEMM, (N, D) @ W^T with N = sum(lengths), and backward does dW = dZ^T X,
 dU = dZ^T H_prev, dX = dZ W as single GEMMs on packed rows; only the recurrent (n_s, H) @ (H, G) product
 runs per step, on the n_s rows still running, against a contiguous copy of U^T (20% faster than the
-strided view). Gate non-linearities use a rational tanh that vectorises in float32 (see _TANH_P); the
-LSTM and GRU compute all their gates of one row in ONE pass over j (no gate buffer between passes): the LSTM's
-inference kernel went from 6.8 to 5.3 ms per batch on a 20k-row projected table read at random, 5.9 to 5.7 ms
-on a small one (B=64, H=128, one thread, best of 9, 2026-11-27; same outputs bit for bit). Backward skips
-dL/dX of layer 0 (the table is frozen; see _input_grads), and float32 kernels subtract from a float32 one,
-not 1.0 (which promoted the whole expression to float64). This beat a
-prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s forward, LSTM 4.0k vs 2.4k).
-Every kernel is nogil: model.py and predict.py use two or more cores by running parts of a batch (training) or whole
-batches (inference) in Python threads, each kernel's BLAS calls on one thread. Numba's own pool (prange)
-is avoided: launching it made an in-process PyTorch 10x slower in the benchmark. Profile of the LSTM's
-inference at B=64, H=128, MR-like lengths, one thread (2026-11-26, idle machine): input GEMM + gather 3.5
-ms, per-step GEMMs 5.0 ms (6.4 on the strided U^T), gate loops 5.0 ms (scalar; the tanh loop alone
-3.5 -> 0.6 ms once vectorised). With layer 0's input read from a projected table (predict.Predictor) the
-batch took 10.8 ms on one thread with scalar gates, 7.4 ms vectorised, 4.7 ms wall on two threads. Keep the BLAS on one thread (OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads
-on the small per-step GEMMs ran 4x slower.
+strided view). This beat a prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s
+forward, LSTM 4.0k vs 2.4k). Gate non-linearities use a rational tanh that vectorises in float32 (see
+_TANH_P); the LSTM and GRU compute all the gates of one row in ONE pass over j (no gate buffer between
+passes): the LSTM's inference kernel went from 6.8 to 5.3 ms per batch on a 20k-row projected table read
+at random, 5.9 to 5.7 ms on a small one (B=64, H=128, one thread, best of 9, 2026-11-27; same outputs bit
+for bit). Backward skips dL/dX of layer 0 (the table is frozen; see _input_grads), and float32 kernels
+subtract from a float32 `one`, not 1.0 (which promoted the whole expression to float64).
+
+Threads. Every kernel is nogil: model.py and predict.py use two or more cores by running parts of a batch
+(training) or whole batches (inference) in Python threads, each kernel's BLAS calls on one thread. Numba's
+own pool (prange) is avoided: launching it made an in-process PyTorch 10x slower in the benchmark. Keep the
+BLAS on one thread (OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads on the small per-step GEMMs
+ran 4x slower. Profile of the LSTM's inference at B=64, H=128, MR-like lengths, one thread (2026-11-26,
+idle machine): input GEMM + gather 3.5 ms, per-step GEMMs 5.0 ms (6.4 on the strided U^T), gate loops
+5.0 ms (scalar; the tanh loop alone 3.5 -> 0.6 ms once vectorised). With layer 0's input read from a
+projected table (predict.Predictor) the batch took 10.8 ms on one thread with scalar gates, 7.4 ms
+vectorised, 4.7 ms wall on two threads.
 
 Truncated BPTT (bptt_steps = k > 0): the gradient that ENTERS at output step t (dH_out[:, t]) crosses at
 most k recurrent connections, i.e. it reaches the pre-activations of steps t, t-1, ..., t-k (in the
@@ -207,7 +209,7 @@ def elman_forward(H_out, X, lengths, W, U, b, activation, reverse):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def elman_infer_table(H_out, ids, Ztab, lengths, U, b, activation, reverse):
-    """elman_forward's H_out with the input part W x_t read from Ztab[ids[row, t]] (see infer_table_rows)."""
+    """elman_forward's H_out with the input part W x_t read from Ztab[ids[row, t]] (see project_rows)."""
     T = ids.shape[1]
     order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
     return _elman_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, activation,
@@ -467,8 +469,8 @@ def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, 
 @njit(cache=True, nogil=True, error_model="numpy")
 def project_rows(Z, E, rows, W):
     """Z (n, G) <- E[rows] W^T: rows of a projected table, for the ids `rows` (n,) of the frozen table E.
-    Gather and GEMM in one call without the GIL: with numpy's fancy-index gather (which holds it), two
-    threads filling 10k rows took 10.5 ms against 10.9 on one (Elman, 2026-11-27)."""
+    Gather and GEMM in one call without the GIL. Before this kernel the gather was numpy fancy indexing,
+    which holds the GIL: two threads filling 10k rows took 10.5 ms against 10.9 on one (Elman, 2026-11-27)."""
     np.dot(_gather_rows(E, rows), W.T, Z)
     return Z
 

@@ -42,10 +42,10 @@ class Predictor:
     the vocabulary: with one row per vocabulary word (the first version), a fresh LSTM model over 20k words
     touched a 41 MB table and ran at half its warm speed (bench_rnn.py, infer_cold, 2026-11-27). Beyond
     `max_table_mb` of rows the plain path runs. `logits_many` runs whole batches in parallel (full-size
-    GEMMs in each thread); one batch alone is split by rows as in `infer`."""
+    GEMMs in each thread); one batch alone is split by rows, as loss_and_grads splits a training batch."""
 
     def __init__(self, params, mc, table, threads=1, max_table_mb=1024):
-        self.params, self.mc, self.table, self.threads = params, mc, table, max(1, int(threads))
+        self.params, self.mc, self.threads = params, mc, max(1, int(threads))
         self.dtype = params["V"].dtype
         self.E = table if table.dtype == self.dtype else table.astype(self.dtype)  # the kernels need one dtype
         self.G = GATES[mc.cell] * mc.hidden_size
@@ -102,8 +102,8 @@ class Predictor:
         ids, lengths = batch[0], batch[1]
         if self.use_table:
             rows = self.slot[ids].astype(np.int32)             # (B, T) rows of the projected tables
-            return forward(self.params, self.mc, self.table, rows, lengths, keep_cache=False, ztab=self.ztab)[0]
-        return forward(self.params, self.mc, self.table, ids, lengths, keep_cache=False)[0]
+            return forward(self.params, self.mc, self.E, rows, lengths, keep_cache=False, ztab=self.ztab)[0]
+        return forward(self.params, self.mc, self.E, ids, lengths, keep_cache=False)[0]
 
     def logits(self, ids, lengths):
         """(B, C) logits of one batch, its rows split over the threads."""
