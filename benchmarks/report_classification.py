@@ -15,7 +15,7 @@ One command does the whole protocol:
    folds and splits, its C chosen on the same dev part our model early-stops on (`tfidf_baseline`);
 4. one table (accuracy, macro-F1, seconds) beside the published anchors, appended with date, machine and
    command to benchmarks/RESULTS.md; `--json PATH`; a confusion-matrix and a learning-curve PNG per data set
-   under benchmarks/figures/ (when matplotlib, the `.[report]` extra, is installed).
+   under benchmarks/figures/ (matplotlib is a dependency).
 
 Same folds, how: the splits come from `pipeline.classifier.data.load_splits(cfg.data)` on the data section of
 configs/mr.yaml / sst2.yaml, the very function train-rnn calls, so fold k (its train, dev and test sentences)
@@ -381,7 +381,7 @@ def figures(results: dict, folder: Path) -> list:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib is not installed (pip install -e '.[report]'): no figures")
+        print("matplotlib is not installed (pip install -e .): no figures")
         return []
     folder.mkdir(parents=True, exist_ok=True)
     written = []
