@@ -51,11 +51,11 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(BIN)/pipeline compare-gensim --config configs/bench-en-mixed.yaml --repeats 3
+	$(BIN)/python benchmarks/compare_gensim.py --config configs/bench-en-mixed.yaml --repeats 3
 	$(BIN)/python benchmarks/bench_rnn.py
 
 compare-gensim: $(STAMP)
-	$(BIN)/pipeline compare-gensim --config $(or $(CONFIG),configs/bench-en-mixed.yaml) $(SETARGS)
+	$(BIN)/python benchmarks/compare_gensim.py --config $(or $(CONFIG),configs/bench-en-mixed.yaml) $(SETARGS)
 
 report: $(STAMP)
 	$(BIN)/python benchmarks/report_classification.py

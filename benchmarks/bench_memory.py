@@ -7,15 +7,13 @@ process, and reports each child's peak resident set size (ru_maxrss).
 
     .venv/bin/python benchmarks/bench_memory.py [--tokens 1000000] [--json PATH]
 
-Appends a dated row to benchmarks/RESULTS.md.
+Appends a dated row to benchmarks/RESULTS.md (results.py: date, machine, versions, load first); `--no-results`
+leaves it alone.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,10 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import atomic_write_text
-from pipeline.results import insert_rows
+import results
 
 HERE = Path(__file__).resolve().parent
+SECTION = "## Stage one memory (bench_memory.py)"
+SECTION_TEXT = SECTION + """
+
+Peak RSS of `train-embeddings` (1 epoch) on a synthetic Zipf corpus (50k-word vocabulary) and on one ten times longer.
+
+""" + results.header("1x peak MB", "10x peak MB", "growth", "command")
 MEASURE = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
 
@@ -65,6 +68,7 @@ def main(argv=None):
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--no-results", action="store_true")
     args = ap.parse_args(argv)
+    load = results.Load()
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -84,17 +88,9 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     if not args.no_results:
-        line = (f"| {datetime.date.today()} | {platform.node() or 'host'}, {os.cpu_count()} cores | "
-                f"`.venv/bin/python benchmarks/bench_memory.py --tokens {args.tokens}` | "
-                f"{rows[1]:.0f} | {rows[10]:.0f} | {growth:+.1%} |\n")
-        results = HERE / "RESULTS.md"
-        text = results.read_text() if results.exists() else ""
-        head = "## Stage one memory (bench_memory.py)"
-        text = insert_rows(text, head, f"{head}\n\nPeak RSS of `train-embeddings` (1 epoch) on a synthetic Zipf "
-                           "corpus (50k-word vocabulary) and on one ten times longer.\n\n"
-                           "| date | machine | command | 1x peak MB | 10x peak MB | growth |\n"
-                           "| --- | --- | --- | --- | --- | --- |\n", [line])
-        atomic_write_text(results, text)
+        command = f"`.venv/bin/python benchmarks/bench_memory.py --tokens {args.tokens}`"
+        row = results.prefix(load) + [f"{rows[1]:.0f}", f"{rows[10]:.0f}", f"{growth:+.1%}", command]
+        print(f"appended a row to {results.append(SECTION, SECTION_TEXT, [results.row(row)])}")
     return 0
 
 

@@ -54,7 +54,7 @@ per-repeat ratios ours/PyTorch (>1 = ours faster). Kernels are compiled (or load
 PyTorch warmed up before any timing.
 
 Output: a table on stdout, a dated row per cell in the "Stage two speed (bench_rnn.py)" section of
-benchmarks/RESULTS.md (read-modify-write under an exclusive lock, then an atomic rename), and with --json PATH
+benchmarks/RESULTS.md (benchmarks/results.py: date, machine, versions and load first), and with --json PATH
 {"elman": {"train": {"ours": .., "torch": .., "ratio": ..}, "infer": {...}, "infer_cold": {...}}, "lstm": ..} in
 sequences per second (torch and ratio are null without PyTorch). PyTorch is optional: `pip install -e .[compare]`
 (pinned to torch==2.13.0, the CPU wheel here; elsewhere `pip install torch==2.13.0 --index-url
@@ -63,11 +63,7 @@ https://download.pytorch.org/whl/cpu`); without it the script says so and times 
 from __future__ import annotations
 
 import argparse
-import datetime
-import fcntl
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -77,16 +73,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import results  # noqa: E402  (benchmarks/results.py)
 
 from pipeline.classifier import model as M  # noqa: E402
 from pipeline.classifier import predict as P  # noqa: E402
 from pipeline.classifier.optim import Adam, clip_global_norm  # noqa: E402
 from pipeline.config import RNNModelConfig  # noqa: E402
-from pipeline.errors import atomic_write_text  # noqa: E402
-from pipeline.results import insert_rows  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Stage two speed (bench_rnn.py)"
 SECTION_TEXT = SECTION + """
 
@@ -102,9 +97,8 @@ before/after), versions (Python / NumPy / Numba / torch), cell, train ours / tor
 ratio, repeats x batches and threads (PyTorch N, ours M when given; from 2026-11-27 also the word-id law: zipf =
 MR-like frequencies, uniform = every word alike, the earlier rows' ids), command.
 
-| date | machine | versions | cell | train ours / torch | train ratio | infer ours / torch | infer ratio | repeats x batches, torch threads | command |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-"""
+""" + results.header("cell", "train ours / torch", "train ratio", "infer ours / torch", "infer ratio",
+                     "repeats x batches, torch threads", "command")
 B, D, H, VOCAB, C = 64, 100, 128, 20_000, 2
 CELLS = ("elman", "lstm", "gru")
 MODES = ("train", "infer", "infer_cold")
@@ -205,33 +199,6 @@ def rate(fn, batches) -> float:
     return len(batches) * B / (time.perf_counter() - t0)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}"
-
-
-def versions(torch) -> str:
-    import numba
-    return (f"{platform.python_version()} / {np.__version__} / {numba.__version__} / "
-            f"{torch.__version__ if torch else 'no torch'}")
-
-
-def append_results(path: Path, rows: list) -> None:
-    """Insert `rows` (markdown table lines) at the end of this script's section, creating it if needed;
-    an exclusive lock serialises concurrent appenders, the rename makes the write atomic."""
-    lock = os.open(path.parent, os.O_RDONLY)  # the directory: the rename replaces the file's inode
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
-        atomic_write_text(path, insert_rows(text, SECTION, SECTION_TEXT, rows))
-    finally:
-        os.close(lock)  # releases the lock
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=7, help="alternating rounds (median reported)")
@@ -266,10 +233,10 @@ def main(argv=None) -> int:
     table.flags.writeable = False
     batches = make_batches(args.batches, ids_kind=args.ids)
     lens = np.concatenate([b[1] for b in batches])
-    load0 = os.getloadavg()[0]
+    load = results.Load()
     print(f"batch {B}, embedding {D}, hidden {H}, vocabulary {VOCAB:,}; lengths mean {lens.mean():.1f} max "
           f"{lens.max()}; {args.ids} word ids; {args.repeats} repeats x {args.batches} batches; PyTorch threads "
-          f"{torch.get_num_threads() if torch else 'n/a'}, ours {args.threads}; load {load0:.1f}", flush=True)
+          f"{torch.get_num_threads() if torch else 'n/a'}, ours {args.threads}", flush=True)
 
     # No numba.set_num_threads() here, unlike train-rnn: Numba's pool already defaults to the core count, and
     # launching it (OpenMP layer) in the same process as PyTorch made PyTorch 10-40x slower (measured: elman
@@ -310,7 +277,6 @@ def main(argv=None) -> int:
                                              + (f"{runs[c][m]['torch'][-1]:,.0f}" if runs[c][m]["torch"] else "-")
                                              for m in MODES) for c in args.cells)
         print(f"repeat {rep + 1}/{args.repeats} (ours/torch seq/s): {last}", flush=True)
-    load1 = os.getloadavg()[0]
 
     summary = {}
     for cell in args.cells:
@@ -333,25 +299,23 @@ def main(argv=None) -> int:
               f"{fmt(cold['ours']):>10s} {fmt(cold['torch']):>9s} {fr(cold['ratio']):>7s}")
     print("infer: a loaded model (projected rows of layer 0 already filled, as in predict after its first "
           "batches); cold: a fresh model per timed chunk of batches")
-    print(f"load {load0:.1f} before, {load1:.1f} after")
+    print(f"load: {load.text()}")
 
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     if not args.no_results:
-        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        mach = f"{machine()}; load {load0:.1f} / {load1:.1f}"
         rows = []
         for cell, s in summary.items():
             tr, inf, cold = s["train"], s["infer"], s["infer_cold"]
-            cols = [date, mach, versions(torch), cell, f"{fmt(tr['ours'])} / {fmt(tr['torch'])}", fr(tr["ratio"]),
+            cols = results.prefix(load, torch=torch.__version__ if torch else "not installed") + [
+                    cell, f"{fmt(tr['ours'])} / {fmt(tr['torch'])}", fr(tr["ratio"]),
                     f"{fmt(inf['ours'])} / {fmt(inf['torch'])}; cold {fmt(cold['ours'])} / {fmt(cold['torch'])}",
                     f"{fr(inf['ratio'])}; cold {fr(cold['ratio'])}",
                     f"{args.repeats} x {args.batches}, {torch.get_num_threads() if torch else 'n/a'}; ours {args.threads}; "
                     f"{args.ids} ids, gap {args.gap:g} s",
                     f"`{command}`"]
-            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |\n")
-        append_results(RESULTS, rows)
-        print(f"appended to {RESULTS}")
+            rows.append(results.row(cols))
+        print(f"appended to {results.append(SECTION, SECTION_TEXT, rows)}")
     return 0
 
 

@@ -13,8 +13,8 @@ One command does the whole protocol:
    `pipeline train-rnn --config ... --set ...` calls);
 3. the baseline `TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)` + `LogisticRegression` on the same
    folds and splits, its C chosen on the same dev part our model early-stops on (`tfidf_baseline`);
-4. one table (accuracy, macro-F1, seconds) beside the published anchors, appended with date, machine and
-   command to benchmarks/RESULTS.md; `--json PATH`; a confusion-matrix and a learning-curve PNG per data set
+4. one table (accuracy, macro-F1, seconds) beside the published anchors, appended with date, machine, versions,
+   load (benchmarks/results.py) and command to benchmarks/RESULTS.md; `--json PATH`; a confusion-matrix and a learning-curve PNG per data set
    under benchmarks/figures/ (matplotlib is a dependency).
 
 Same folds, how: the splits come from `pipeline.classifier.data.load_splits(cfg.data)` on the data section of
@@ -35,11 +35,9 @@ add `key=value` overrides, as `--set` does for train-rnn.
 from __future__ import annotations
 
 import argparse
-import datetime
 import gzip
 import json
 import os
-import platform
 import re
 import shlex
 import sys
@@ -49,14 +47,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from pipeline import progress  # noqa: E402
 from pipeline.classifier.data import load_splits  # noqa: E402
 from pipeline.classifier.metrics import classification_report, mean_std  # noqa: E402
 from pipeline.config import RNNConfig, load_config  # noqa: E402
-from pipeline.errors import UserError, atomic_write_text  # noqa: E402
-from pipeline.results import table_end  # noqa: E402
+from pipeline.errors import UserError  # noqa: E402
+
+import results  # noqa: E402  (benchmarks/results.py)
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 FIGURES = ROOT / "benchmarks" / "figures"
@@ -84,9 +83,7 @@ and macro-F1 in %, MR as the mean over folds; seconds = wall time of that model'
 folds (and seeds); stage one's time is given once per run. Every run of the script adds its rows to the table
 below; runs on fewer folds than the protocol are screens (`protocol` column).
 
-| date | data set | protocol | model | settings | accuracy | macro-F1 | seconds | command |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-"""
+""" + results.header("data set", "protocol", "model", "settings", "accuracy", "macro-F1", "seconds", "command")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -310,56 +307,27 @@ def table(results: dict, stage_one_seconds) -> str:
     return "\n".join(rows)
 
 
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                   if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}; load {load:.1f}"
-
-
-def append_results(path: Path, results: dict, stage_one_seconds, vectors, command: str) -> None:
-    """Read-modify-write RESULTS.md under the exclusive lock the other benchmarks take (RESULTS.md.lock)."""
-    import fcntl
-    with open(str(path) + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        _append_results(path, results, stage_one_seconds, vectors, command)
-
-
-def _append_results(path: Path, results: dict, stage_one_seconds, vectors, command: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + SECTION_TEXT
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+def append_results(path: Path, res: dict, stage_one_seconds, vectors, command: str, load) -> None:
+    """Two rows per data set (ours, TF-IDF) and, for a full run of both sets, the dated report block at the
+    end of this section (benchmarks/results.py writes them under its lock)."""
     new = []
-    for name, res in results.items():
+    for name, r_set in res.items():
         for model, label in (("ours", "ours (RNN)"), ("tfidf", "TF-IDF + LR")):
-            r = res[model]
-            std = f" ± {100 * r['accuracy_std']:.1f}" if res["folds_run"] > 1 else ""
-            settings = settings_text(name, res, vectors) if model == "ours" else \
+            r = r_set[model]
+            std = f" ± {100 * r['accuracy_std']:.1f}" if r_set["folds_run"] > 1 else ""
+            settings = settings_text(name, r_set, vectors) if model == "ours" else \
                 f"C chosen on dev from {C_GRID}, refitted on train + dev; C per fold: " + \
                 ", ".join(f"{c:g}" for c in r["C"])
-            cells = [date, name, protocol_text(name, res), label, settings, f"{100 * r['accuracy']:.2f}{std}",
-                     f"{100 * r['macro_f1']:.2f}", f"{r['seconds']:.0f}", f"`{command}`"]
-            new.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n")
-    lines = text.splitlines(keepends=True)
-    at = table_end(lines, SECTION)
-    lines[at + 1:at + 1] = new
-    full = all(res["folds_run"] == res["folds_total"] for res in results.values())
-    if full and len(results) == len(DATASETS):
-        # the dated block goes at the end of this section, before the next "## " section of another benchmark
-        end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        block = (f"\n### Report {date} UTC\n\nMachine: {machine()}. Command: `{command}`\n\n"
-                 f"{table(results, stage_one_seconds)}\n")
-        if end < len(lines):
-            block += "\n"
-        elif lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        lines.insert(end, block)
-    atomic_write_text(path, "".join(lines))
+            new.append(results.row(results.prefix(load) + [
+                name, protocol_text(name, r_set), label, settings, f"{100 * r['accuracy']:.2f}{std}",
+                f"{100 * r['macro_f1']:.2f}", f"{r['seconds']:.0f}", f"`{command}`"]))
+    block = ""
+    full = all(r_set["folds_run"] == r_set["folds_total"] for r_set in res.values())
+    if full and len(res) == len(DATASETS):
+        date, mach, _, load_text = results.prefix(load)
+        block = (f"### Report {date} UTC\n\nMachine: {mach}; load {load_text}. Command: `{command}`\n\n"
+                 f"{table(res, stage_one_seconds)}\n")
+    results.append(SECTION, SECTION_TEXT, new, block, path)
 
 
 def json_summary(results: dict) -> dict:
@@ -439,6 +407,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    load = results.Load()
     command = "python benchmarks/report_classification.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     os.chdir(ROOT)
     progress.QUIET = not args.verbose
@@ -446,24 +415,24 @@ def main(argv=None) -> int:
         info = stage_one(args)
         if args.prepare_only:
             return 0
-        results = {}
+        res = {}
         for name in args.datasets:
-            results[name] = run_dataset(name, args.mr if name == "MR" else args.sst2, info["vectors"], args,
-                                        Path(args.workdir))
+            res[name] = run_dataset(name, args.mr if name == "MR" else args.sst2, info["vectors"], args,
+                                    Path(args.workdir))
             partial = Path(args.workdir) / "partial.json"     # what is done so far, should a later step fail
             partial.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_text(json.dumps({"summary": json_summary(results), "table": table(results, None)}))
+            partial.write_text(json.dumps({"summary": json_summary(res), "table": table(res, None)}))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print()
-    print(table(results, info["seconds"]))
+    print(table(res, info["seconds"]))
     if args.json:
-        Path(args.json).write_text(json.dumps(json_summary(results), indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(json_summary(res), indent=2) + "\n")
     if not args.no_results:
-        append_results(RESULTS, results, info["seconds"], info["vectors"], command)
+        append_results(RESULTS, res, info["seconds"], info["vectors"], command, load)
     if not args.no_figures:
-        for path in figures(results, FIGURES):
+        for path in figures(res, FIGURES):
             print(f"wrote {path}")
     return 0
 

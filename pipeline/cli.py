@@ -5,7 +5,6 @@
     pipeline neighbors --vectors runs/embeddings/vectors.bin WORD...
     pipeline train-rnn --config configs/rnn.yaml [--set model.cell=lstm]... [--resume]
     pipeline predict --model runs/rnn/model.npz [TEXT...]        (reads stdin when no TEXT)
-    pipeline compare-gensim --config configs/bench-en-mixed.yaml [--repeats 3] [--json PATH]
     pipeline download text8 mr sst2
 
 Bad input ends with one line on stderr and exit status 2; an interrupted training saves a checkpoint and
@@ -54,13 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="label sentences with a trained classifier")
     p.add_argument("--model", required=True)
     p.add_argument("text", nargs="*", help="sentences; read one per line from stdin when none are given")
-
-    p = sub.add_parser("compare-gensim", help="train ours and gensim side by side and compare")
-    p.add_argument("--config", required=True)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--json", metavar="PATH")
-    p.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
 
     p = sub.add_parser("download", help="fetch real data sets into data/ (needs the network)")
     p.add_argument("names", nargs="+")
@@ -120,10 +112,6 @@ def run(args) -> int:
     elif args.command == "predict":
         from .classifier.predict import predict_command
         predict_command(args.model, args.text)
-    elif args.command == "compare-gensim":
-        from .embeddings.compare import compare_gensim
-        compare_gensim(load_config(EmbeddingsConfig, args.config, args.set), args.repeats, args.json,
-                       write_results=not args.no_results)
     elif args.command == "download":
         from .datasets import download
         for name, path in download(args.names).items():

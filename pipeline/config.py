@@ -92,7 +92,7 @@ class SGNSConfig:
     # gensim: gensim 4's corpus_file mode with W workers, where each worker decays over its own 1/W of
     # an epoch as if it were all of it, so epoch e covers only (e .. e + 1/W) / epochs of the line, the
     # next epoch starts lower, and the last ends well above min_alpha (0.0026 with 2 workers and 5
-    # epochs). configs/bench-en-mixed.yaml uses it so that compare-gensim trains at gensim's rates.
+    # epochs). configs/bench-en-mixed.yaml uses it so that benchmarks/compare_gensim.py trains at gensim's rates.
     alpha_schedule: Literal["linear", "gensim"] = "linear"
     epochs: int = 5
     workers: int = 0                  # threads; 0 uses every core

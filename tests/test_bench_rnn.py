@@ -13,7 +13,7 @@ import bench_rnn  # noqa: E402
 
 
 def test_json_has_every_cell_and_mode_without_torch(tmp_path, capsys):
-    results = Path(bench_rnn.RESULTS)
+    results = Path(bench_rnn.results.RESULTS)
     before = results.read_bytes() if results.is_file() else None
     path = tmp_path / "rnn.json"
     assert bench_rnn.main(["--no-torch", "--repeats", "1", "--batches", "2", "--gap", "0", "--no-results",

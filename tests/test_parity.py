@@ -8,12 +8,14 @@ Already covered elsewhere, not repeated here:
 * evaluator vs `evaluate_word_pairs` / `evaluate_word_analogies` on gensim-trained vectors (1e-6 and
   question by question): tests/test_evaluate.py.
 """
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors, Word2Vec
 
 from pipeline.config import EmbeddingsConfig, load_config
-from pipeline.embeddings.compare import gensim_arguments, prepare_plain_corpus
 from pipeline.embeddings.corpus import encode_corpus
 from pipeline.embeddings.evaluate import evaluate_all
 from pipeline.embeddings.sampling import alias_table, keep_probabilities, keep_thresholds, noise_probabilities
@@ -22,6 +24,12 @@ from pipeline.text import Tokenizer
 from pipeline.vectors import load_vectors
 
 LEE = "gensim:lee_background.cor"
+# the side-by-side benchmark's mapping of our config onto gensim's arguments and its prepared plain corpus
+_spec = importlib.util.spec_from_file_location(
+    "compare_gensim", Path(__file__).resolve().parents[1] / "benchmarks" / "compare_gensim.py")
+compare_gensim = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare_gensim)
+gensim_arguments, prepare_plain_corpus = compare_gensim.gensim_arguments, compare_gensim.prepare_plain_corpus
 
 
 def config(tmp_path, *overrides):
