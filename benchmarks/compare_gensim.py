@@ -396,15 +396,17 @@ def compare_gensim(cfg, repeats: int = 1, json_path=None, write_results: bool = 
 def main(argv=None) -> int:
     from pipeline.config import EmbeddingsConfig, load_config
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", required=True, help="YAML of the stage-one run to compare (e.g. configs/bench-en-mixed.yaml)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one option (repeatable)")
+    p.add_argument("--config", required=True, help="stage one's YAML (e.g. configs/bench-en-mixed.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one option (repeatable)")
     p.add_argument("--repeats", type=int, default=1, help="runs of each side (medians reported)")
     p.add_argument("--json", metavar="PATH")
     p.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
     p.add_argument("--quiet", action="store_true", help="no progress lines (the table is printed)")
     args = p.parse_args(argv)
     progress.QUIET = args.quiet
-    command = shlex.join([".venv/bin/python", "benchmarks/compare_gensim.py", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join([".venv/bin/python", "benchmarks/compare_gensim.py",
+                          *(sys.argv[1:] if argv is None else argv)])
     try:
         compare_gensim(load_config(EmbeddingsConfig, args.config, args.set), args.repeats, args.json,
                        write_results=not args.no_results, command=command)

@@ -14,8 +14,8 @@ One command does the whole protocol:
 3. the baseline `TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)` + `LogisticRegression` on the same
    folds and splits, its C chosen on the same dev part our model early-stops on (`tfidf_baseline`);
 4. one table (accuracy, macro-F1, seconds) beside the published anchors, appended with date, machine, versions,
-   load (benchmarks/results.py) and command to benchmarks/RESULTS.md; `--json PATH`; a confusion-matrix and a learning-curve PNG per data set
-   under benchmarks/figures/ (matplotlib is a dependency).
+   load (benchmarks/results.py) and command to benchmarks/RESULTS.md; `--json PATH`; a confusion-matrix and a
+   learning-curve PNG per data set under benchmarks/figures/ (matplotlib is a dependency).
 
 Same folds, how: the splits come from `pipeline.classifier.data.load_splits(cfg.data)` on the data section of
 configs/mr.yaml / sst2.yaml, the very function train-rnn calls, so fold k (its train, dev and test sentences)
