@@ -70,6 +70,7 @@ wheel; elsewhere `pip install torch==2.13.0 --index-url https://download.pytorch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import statistics
@@ -151,19 +152,22 @@ class Ours:
         self.rng = np.random.default_rng(0)
         self.predictor = P.Predictor(self.params, self.mc, table, threads)   # `infer`: kept across passes
 
+    def context(self):
+        """Entered once around a chunk, not per pass: threadpoolctl scans the loaded libraries on every entry."""
+        return M.blas_threads(1)
+
     def run(self, mode, batches):
-        with M.blas_threads(1):
-            if mode == "train":
-                for ids, lengths, y in batches:
-                    _, grads, _ = M.loss_and_grads(self.params, self.mc, self.table, ids, lengths, y, True, self.rng,
-                                                   self.threads)
-                    clip_global_norm(grads, 5.0)
-                    self.opt.step(self.params, grads)
-                return
-            predictor = self.predictor if mode == "infer" else P.Predictor(self.params, self.mc, self.table,
-                                                                           self.threads)
-            for logits in predictor.logits_many(batches):
-                P.softmax(logits)
+        if mode == "train":
+            for ids, lengths, y in batches:
+                _, grads, _ = M.loss_and_grads(self.params, self.mc, self.table, ids, lengths, y, True, self.rng,
+                                               self.threads)
+                clip_global_norm(grads, 5.0)
+                self.opt.step(self.params, grads)
+            return
+        predictor = self.predictor if mode == "infer" else P.Predictor(self.params, self.mc, self.table,
+                                                                       self.threads)
+        for logits in predictor.logits_many(batches):
+            P.softmax(logits)
 
 
 class Torch:
@@ -173,8 +177,12 @@ class Torch:
         self.torch, self.threads = torch, threads
         self.plain, self.pre = plain, {"infer_cold": cold_pre, "infer": warm_pre}
 
-    def run(self, mode, batches):
+    def context(self):
+        """Entered once around a chunk: PyTorch's thread count for it."""
         self.torch.set_num_threads(self.threads)
+        return contextlib.nullcontext()
+
+    def run(self, mode, batches):
         if mode == "train":
             self.plain.train(batches)
         elif self.pre[mode] is not None:
@@ -200,15 +208,16 @@ def make_sides(cell, table, batches, args, torch):
 # ---------------------------------------------------------------------------------------------- measuring
 def timed_chunk(side, mode, batches, min_seconds) -> tuple[int, float]:
     """(passes, seconds): passes over `batches` run until at least `min_seconds` have gone by, after one
-    untimed run of the same mode on one batch."""
-    side.run(mode, batches[:1])
-    passes, t0 = 0, time.perf_counter()
-    while True:
-        side.run(mode, batches)
-        passes += 1
-        seconds = time.perf_counter() - t0
-        if seconds >= min_seconds:
-            return passes, seconds
+    untimed run of the same mode on one batch, all inside the side's context (threads)."""
+    with side.context():
+        side.run(mode, batches[:1])
+        passes, t0 = 0, time.perf_counter()
+        while True:
+            side.run(mode, batches)
+            passes += 1
+            seconds = time.perf_counter() - t0
+            if seconds >= min_seconds:
+                return passes, seconds
 
 
 def best_of(runs, ours, names):
@@ -324,7 +333,8 @@ def main(argv=None) -> int:
         cells[cell] = make_sides(cell, table, batches, args, torch)
         for side, sb, modes in cells[cell].values():
             for mode in modes:
-                side.run(mode, sb[:2])
+                with side.context():
+                    side.run(mode, sb[:2])
     print(f"ready in {time.perf_counter() - t0:.0f} s", flush=True)
 
     names = {cell: {mode: [n for n, (_, _, modes) in cells[cell].items() if mode in modes] for mode in MODES}

@@ -14,6 +14,7 @@ same time: if they agree, PyTorch's speed in the benchmark is its speed on this 
 (`pip install -e .[compare]`).
 """
 import argparse
+import contextlib
 import copy
 import statistics
 import sys
@@ -28,8 +29,11 @@ class Fn:
     def __init__(self, torch, threads, fn):
         self.torch, self.threads, self.fn = torch, threads, fn
 
-    def run(self, mode, batches):
+    def context(self):
         self.torch.set_num_threads(self.threads)
+        return contextlib.nullcontext()
+
+    def run(self, mode, batches):
         self.fn(batches)
 
 
@@ -90,7 +94,8 @@ def main(argv=None) -> int:
         rates = []
         for fn in fns:
             side = Fn(torch, args.threads, fn)
-            side.run(None, tb[:2])
+            with side.context():
+                side.run(None, tb[:2])
             chunks = [br.timed_chunk(side, None, tb, args.min_seconds) for _ in range(args.repeats)]
             rates.append(statistics.median(k * len(tb) * br.B / s for k, s in chunks))
         print(f"{cell:6s}" + "".join(f"{r:>10,.0f}" for r in rates), flush=True)
