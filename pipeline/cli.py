@@ -18,7 +18,8 @@ import os
 import sys
 
 from . import progress
-from .errors import Interrupted, StopFlag, UserError
+from .errors import Interrupted, UserError
+from .signals import StopFlag
 
 
 def _add_config_args(p):
@@ -104,7 +105,7 @@ def run(args) -> int:
     elif args.command == "evaluate-embeddings":
         scores = evaluate_vectors_file(args.vectors, args.pairs, args.analogies, args.restrict)
         if args.json:
-            from .errors import atomic_write_json
+            from .atomicio import atomic_write_json
             atomic_write_json(args.json, scores)
     elif args.command == "neighbors":
         from .vectors import load_vectors
@@ -134,7 +135,12 @@ def run(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     progress.QUIET = args.quiet
-    StopFlag.install()      # Ctrl-C / SIGTERM set a flag that the drivers poll at safe points
+    with StopFlag():        # Ctrl-C / SIGTERM set a flag that the drivers poll at safe points
+        return _run_reporting_errors(args)
+
+
+def _run_reporting_errors(args) -> int:
+    """`run(args)`, its errors turned into one line on stderr and the exit status."""
     try:
         code = run(args)
         if StopFlag.requested:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError, atomic_path
+from .atomicio import atomic_path
+from .errors import UserError
 
 
 class Vocab:

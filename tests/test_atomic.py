@@ -12,14 +12,14 @@ from pipeline.vectors import load_vectors
 # Rewrites a 20k x 100 vectors file (8 MB) and a checkpoint over and over, alternating two contents.
 WRITER = """
 import sys, numpy as np
-from pipeline.errors import atomic_savez
+from pipeline.atomicio import savez_deterministic
 from pipeline.vectors import WordVectors, save_vectors
 out = sys.argv[1]
 words = [f"w{i}" for i in range(20000)]
 for i in range(10**6):
     value = np.float32(i % 2)
     save_vectors(out + "/vectors.bin", WordVectors(words, np.full((20000, 100), value, np.float32)))
-    atomic_savez(out + "/checkpoint.npz", W=np.full((500, 500), value, np.float32))
+    savez_deterministic(out + "/checkpoint.npz", {"W": np.full((500, 500), value, np.float32)})
     print(i, flush=True)
 """
 

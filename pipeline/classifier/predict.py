@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError, atomic_path
+from ..atomicio import savez_deterministic
+from ..errors import UserError
 from . import cells
 from .model import GATES, _in_threads, _parts, _rows, blas_threads, directions, forward
 
@@ -221,17 +222,6 @@ class Classifier:
             raise UserError(f"{path} is inconsistent (table, vocabulary or labels do not match); re-train it")
         table.flags.writeable = False
         return cls(params, mc, labels, Tokenizer(tok["lowercase"], tok["pattern"]), words, table, vectors_path)
-
-
-def savez_deterministic(path, arrays: dict) -> None:
-    """np.savez's layout (zip of .npy files, uncompressed) with fixed member timestamps, written
-    atomically: the same arrays always give the same bytes (np.savez stamps the current time)."""
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-        for key, value in arrays.items():
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
 def warm_up(clf, after: float = 1.0) -> None:

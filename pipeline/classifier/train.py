@@ -31,13 +31,15 @@ import yaml
 
 from .. import progress
 from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config, to_dict
-from ..errors import Interrupted, StopFlag, UserError, atomic_write_json
+from ..atomicio import atomic_write_json, savez_deterministic
+from ..errors import Interrupted, UserError
+from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import load_vectors
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
 from .model import blas_threads, forward, init_params, loss_and_grads
-from .predict import Classifier, savez_deterministic
+from .predict import Classifier
 from .optim import clip_global_norm, make_optimizer
 
 CHECKPOINT = "checkpoint.npz"

@@ -23,8 +23,9 @@ import numpy as np
 
 from .. import progress
 from ..config import save_config, to_dict, resolve_workers
-from ..errors import (Interrupted, StopFlag, UserError, atomic_savez, atomic_write_json,
-                      remove_stale_temps)
+from ..atomicio import atomic_write_json, remove_stale_temps, savez_deterministic
+from ..errors import Interrupted, UserError
+from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import WordVectors, save_vectors
 from .corpus import encode_corpus
@@ -61,10 +62,10 @@ class _State:
         self.words = np.zeros(0, np.int64) if words is None else words
 
     def save(self, path, config_key):
-        atomic_savez(path, W_in=self.W_in, W_out=self.W_out, rng_states=self.rng_states,
-                     position=np.array([self.epoch, self.chunk, self.words_done], np.int64),
-                     loss_sum=self.loss_sum, pairs=self.pairs, words=self.words,
-                     config_key=np.array(config_key))
+        savez_deterministic(path, dict(
+            W_in=self.W_in, W_out=self.W_out, rng_states=self.rng_states,
+            position=np.array([self.epoch, self.chunk, self.words_done], np.int64),
+            loss_sum=self.loss_sum, pairs=self.pairs, words=self.words, config_key=np.array(config_key)))
 
     @classmethod
     def load(cls, path, config_key, V, D, workers):
