@@ -16,6 +16,7 @@ from pipeline.config import LabelledDataConfig, RNNModelConfig
 from pipeline.classifier import data as cdata
 from pipeline.classifier import model as M
 from pipeline.classifier import predict as P
+from pipeline.classifier import threads as threads_mod
 from pipeline.classifier.optim import Adam, clip_global_norm
 from pipeline.errors import UserError
 from pipeline.vectors import WordVectors, save_vectors
@@ -167,7 +168,7 @@ def test_batch_split_over_threads_equals_one_thread(cell, threads):
     r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
     loss1, g1, p1 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r1, threads=1)
     loss2, g2, p2 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r2, threads=threads)
-    assert M._parts(B, threads) is not None and r1.random() == r2.random()
+    assert threads_mod._parts(B, threads) is not None and r1.random() == r2.random()
     assert loss2 == pytest.approx(loss1, rel=1e-12)
     np.testing.assert_allclose(p2, p1, rtol=1e-12)
     for k in g1:

@@ -34,6 +34,7 @@ import numpy as np
 from pipeline.config import RNNModelConfig
 from pipeline.classifier import model as M
 from pipeline.classifier.optim import Adam, clip_global_norm
+from pipeline.classifier.threads import blas_threads
 
 K, V, D, H = 2, 10, 16, 16
 
@@ -54,7 +55,7 @@ def train_first_token(cell, seed, steps, T=50, lr=0.02, batch=32, forget_bias=1.
     opt = Adam(p, lr)
     test_ids, test_len, test_y = sample(400)
     best = 0.0
-    with M.blas_threads(1):
+    with blas_threads(1):
         for step in range(1, steps + 1):
             ids, lengths, y = sample(batch)
             _, grads, _ = M.loss_and_grads(p, mc, table, ids, lengths, y)

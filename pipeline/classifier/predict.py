@@ -25,7 +25,8 @@ import numpy as np
 from ..atomicio import savez_deterministic
 from ..errors import UserError
 from . import cells
-from .model import GATES, _in_threads, _parts, _rows, blas_threads, directions, forward
+from .model import GATES, directions, forward
+from .threads import _in_threads, _parts, _rows, blas_threads
 
 FORMAT_VERSION = 1
 

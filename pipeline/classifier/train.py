@@ -38,9 +38,10 @@ from ..text import Tokenizer
 from ..vectors import load_vectors
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
-from .model import blas_threads, forward, init_params, loss_and_grads
+from .model import forward, init_params, loss_and_grads
 from .predict import Classifier
 from .optim import clip_global_norm, make_optimizer
+from .threads import blas_threads
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -163,7 +164,7 @@ def train_rnn(cfg, resume: bool = False) -> Path:
     save_config(cfg, out / "config.yaml")
     _warm_up(st, mc, table)
 
-    # BLAS single-threaded: see model.blas_threads for the measurement; also what makes runs reproducible
+    # BLAS single-threaded: see threads.blas_threads for the measurement; also what makes runs reproducible
     with StopFlag() as stop, blas_threads(1):
         while True:
             train, dev, test = encoded[st.fold]
