@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.signals import TEST_HOOK
 
-# 3 epochs of about 15 chunks (3,000 words each): 45 safe points
+# 3 epochs of 17 chunks (about 3,000 words each): 51 safe points
 ARGS = ["corpus.paths=[gensim:lee_background.cor]", "vocab.min_count=3", "train.epochs=3",
         "train.vector_size=32", "train.workers=1", "train.chunk_words=3000", "output.evaluate=false"]
 
@@ -49,17 +49,21 @@ def interrupt_and_resume(make_cmd, out, output, stops):
     return (out / output).read_bytes()
 
 
-def random_stops(seed, n=3, last=40):
-    """n stops at random safe points 1..last of their own process, signal SIGINT or SIGTERM."""
+def random_stops(seed, total, n=3):
+    """n stops at random distinct safe points of the whole run (1..total - 1), as counted by each resumed
+    process from its own start; signal SIGINT or SIGTERM."""
     rng = random.Random(seed)
-    return [f"{rng.randint(1, last)}{rng.choice(['', ':TERM'])}" for _ in range(n)]
+    points = sorted(rng.sample(range(1, total), n))
+    return [f"{b - a}{rng.choice(['', ':TERM'])}" for a, b in zip([0] + points, points)]
 
 
-# Stage one at chunk 7 (SIGINT), then 20 chunks into the resumed run (SIGTERM); stage two at the last batch
-# of epoch 1 (38 batches of 32 of the 1,215 training sentences), then 45 batches into the resumed run.
+# Stage one: 3 epochs of 17 chunks; stage two: 3 epochs of 38 batches (32 of the 1,215 training sentences).
+# The fast trial stops stage one at chunk 7 (SIGINT), then 20 chunks into the resumed run (SIGTERM); stage two
+# at the last batch of epoch 1, then 45 batches into the resumed run.
+CHUNKS, BATCHES = 3 * 17, 3 * 38
 TRIALS = [("fast", (["7", "20:TERM"], ["38:TERM", "45"])),
-          pytest.param("random-1", (random_stops(1), random_stops(101, last=80)), marks=pytest.mark.slow),
-          pytest.param("random-2", (random_stops(2), random_stops(102, last=80)), marks=pytest.mark.slow)]
+          pytest.param("random-1", (random_stops(1, CHUNKS), random_stops(101, BATCHES)), marks=pytest.mark.slow),
+          pytest.param("random-2", (random_stops(2, CHUNKS), random_stops(102, BATCHES)), marks=pytest.mark.slow)]
 
 
 @pytest.fixture(scope="module")
