@@ -24,10 +24,6 @@ class Vocab:
     def __len__(self):
         return len(self.words)
 
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
-
     @classmethod
     def from_counts(cls, words, counts, min_count=5, max_vocab_size=None):
         """`words` in order of first appearance with their `counts`; returns (vocab, old_to_new) where
