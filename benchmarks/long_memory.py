@@ -35,12 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.atomicio import atomic_write_text
 from pipeline.classifier import model as M
 from pipeline.classifier.optim import Adam, clip_global_norm
 from pipeline.classifier.threads import blas_threads
 from pipeline.config import RNNModelConfig
-from pipeline.results import insert_rows
 
 K, V, D, H = 2, 10, 16, 16
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -107,9 +105,17 @@ def main(argv=None) -> int:
                     f"{load} | `benchmarks/long_memory.py --seeds {args.seeds}` | {cell} | {T} | {bias:g} | {lr:g} | {steps} | {learned} of {args.seeds} | {accs} |\n")
     print(f"{time.perf_counter() - t0:.0f} s")
     if not args.no_results:
-        text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n"
-        atomic_write_text(RESULTS, insert_rows(text, SECTION, SECTION_TEXT, rows))
+        append_results(rows)
     return 0
+
+
+def append_results(rows) -> None:
+    """Insert `rows` at the end of this script's section of RESULTS.md (created when missing). Imported here,
+    not at the top, so that tests/test_long_memory.py imports the task without the writer."""
+    from pipeline.atomicio import atomic_write_text
+    from pipeline.results import insert_rows
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n"
+    atomic_write_text(RESULTS, insert_rows(text, SECTION, SECTION_TEXT, rows))
 
 
 if __name__ == "__main__":

@@ -55,8 +55,7 @@ from pipeline import progress  # noqa: E402
 from pipeline.classifier.data import load_splits  # noqa: E402
 from pipeline.classifier.metrics import classification_report, mean_std  # noqa: E402
 from pipeline.config import RNNConfig, load_config  # noqa: E402
-from pipeline.atomicio import atomic_write_text  # noqa: E402
-from pipeline.errors import UserError  # noqa: E402
+from pipeline.errors import UserError, atomic_write_text  # noqa: E402
 from pipeline.results import table_end  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

@@ -25,8 +25,9 @@ _MOVED = {"atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_writ
 
 
 def __getattr__(name):
-    # Compatibility while other branches still import the atomic writers from here (embeddings/compare.py,
-    # benchmarks/bench_rnn.py): they live in atomicio.py. Remove once those imports are updated.
+    # Compatibility: the atomic writers moved to atomicio.py, but code of other branches still imports them
+    # from here (embeddings/compare.py, benchmarks/bench_rnn.py, bench_memory.py, report_classification.py;
+    # on main also benchmarks/results.py and compare_gensim.py). Remove once those imports name atomicio.
     if name in _MOVED:
         from . import atomicio
         return getattr(atomicio, name)
