@@ -1,6 +1,6 @@
 import sys
 
-from .errors import StopFlag
+from .signals import StopFlag
 
 StopFlag.install()   # before the heavier imports: an early Ctrl-C is a clean stop, not a traceback
 

@@ -17,7 +17,8 @@ import os
 import sys
 
 from . import progress
-from .errors import Interrupted, StopFlag, UserError
+from .errors import Interrupted, UserError
+from .signals import StopFlag
 
 
 def _add_config_args(p):
@@ -91,12 +92,12 @@ def run(args) -> int:
     from .config import EmbeddingsConfig, RNNConfig, load_config
     if args.command == "train-embeddings":
         from .embeddings.train import train_embeddings
-        out = train_embeddings(load_config(EmbeddingsConfig, args.config, args.set), resume=args.resume)
-        progress.say(f"wrote {out}/vectors.bin, vocab.tsv, config.yaml, metrics.json")
+        result = train_embeddings(load_config(EmbeddingsConfig, args.config, args.set), resume=args.resume)
+        _say_embeddings_summary(result)
     elif args.command == "evaluate-embeddings":
         scores = evaluate_vectors_file(args.vectors, args.pairs, args.analogies, args.restrict)
         if args.json:
-            from .errors import atomic_write_json
+            from .atomicio import atomic_write_json
             atomic_write_json(args.json, scores)
     elif args.command == "neighbors":
         from .vectors import load_vectors
@@ -107,8 +108,8 @@ def run(args) -> int:
                 print(f"  {other:<20} {sim:.4f}")
     elif args.command == "train-rnn":
         from .classifier.train import train_rnn
-        out = train_rnn(load_config(RNNConfig, args.config, args.set), resume=args.resume)
-        progress.say(f"wrote {out}/model.npz, config.yaml, metrics.json")
+        result = train_rnn(load_config(RNNConfig, args.config, args.set), resume=args.resume)
+        _say_classifier_summary(result)
     elif args.command == "predict":
         from .classifier.predict import predict_command
         predict_command(args.model, args.text)
@@ -119,10 +120,31 @@ def run(args) -> int:
     return 0
 
 
+def _say_embeddings_summary(result) -> None:
+    m = result.metrics
+    if "wordsim353" in m:
+        progress.say(f"WordSim-353 {m['wordsim353']:.3f}  SimLex-999 {m['simlex999']:.3f}  analogy {m['analogy']:.3f}")
+    progress.say(f"wrote {result.out}/vectors.bin, vocab.tsv, config.yaml, metrics.json")
+
+
+def _say_classifier_summary(result) -> None:
+    m = result.metrics
+    if m.get("accuracy") is not None:
+        extra = f" +- {m['accuracy_std']:.4f} over {len(m['folds'])} folds" if "folds" in m else ""
+        progress.say(f"test accuracy {m['accuracy']:.4f}{extra}, macro-F1 {m['macro_f1']:.4f}; "
+                     f"{m['sequences_per_second']:,.0f} sequences/s")
+    progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     progress.QUIET = args.quiet
-    StopFlag.install()      # Ctrl-C / SIGTERM set a flag that the drivers poll at safe points
+    with StopFlag():        # Ctrl-C / SIGTERM set a flag that the drivers poll at safe points
+        return _run_reporting_errors(args)
+
+
+def _run_reporting_errors(args) -> int:
+    """`run(args)`, its errors turned into one line on stderr and the exit status."""
     try:
         code = run(args)
         if StopFlag.requested:

@@ -20,11 +20,8 @@ from typing import Literal, Optional
 
 import yaml
 
-from .errors import UserError, atomic_write_text
-
-
-class ConfigError(UserError):
-    pass
+from .atomicio import atomic_write_text
+from .errors import ConfigError
 
 
 # ---------------------------------------------------------------------------------------------------

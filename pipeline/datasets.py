@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import progress
-from .errors import UserError, atomic_path
+from .atomicio import atomic_path
+from .errors import UserError
 
 DATA_DIR = Path(os.environ.get("PIPELINE_DATA", "data"))
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError, atomic_path
+from .atomicio import atomic_path
+from .errors import UserError
 
 
 class WordVectors:

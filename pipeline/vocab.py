@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError, atomic_path
+from .atomicio import atomic_path
+from .errors import UserError
 
 
 class Vocab:
@@ -22,10 +23,6 @@ class Vocab:
 
     def __len__(self):
         return len(self.words)
-
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
 
     @classmethod
     def from_counts(cls, words, counts, min_count=5, max_vocab_size=None):

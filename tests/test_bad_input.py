@@ -133,13 +133,13 @@ def test_unwritable_output_directory(capsys, tmp_path):
 
 
 def test_full_disk_leaves_no_partial_file(capsys, tmp_path, monkeypatch):
-    import pipeline.errors as errors_module
+    import pipeline.atomicio as atomicio
 
     def no_space(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     p = corpus_file(tmp_path, "ok.txt", GOOD_LINE.encode() * 5)
-    monkeypatch.setattr(errors_module.os, "fsync", no_space)
+    monkeypatch.setattr(atomicio.os, "fsync", no_space)
     code, err, out = train_emb(capsys, tmp_path, f"corpus.paths=[{p}]")
     assert_clean_failure(code, err, "No space left", "disk")
     leftovers = [f.name for f in out.iterdir()] if out.exists() else []

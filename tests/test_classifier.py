@@ -16,6 +16,7 @@ from pipeline.config import LabelledDataConfig, RNNModelConfig
 from pipeline.classifier import data as cdata
 from pipeline.classifier import model as M
 from pipeline.classifier import predict as P
+from pipeline.classifier import threads as threads_mod
 from pipeline.classifier.optim import Adam, clip_global_norm
 from pipeline.errors import UserError
 from pipeline.vectors import WordVectors, save_vectors
@@ -167,7 +168,7 @@ def test_batch_split_over_threads_equals_one_thread(cell, threads):
     r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
     loss1, g1, p1 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r1, threads=1)
     loss2, g2, p2 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r2, threads=threads)
-    assert M._parts(B, threads) is not None and r1.random() == r2.random()
+    assert threads_mod._parts(B, threads) is not None and r1.random() == r2.random()
     assert loss2 == pytest.approx(loss1, rel=1e-12)
     np.testing.assert_allclose(p2, p1, rtol=1e-12)
     for k in g1:
@@ -347,30 +348,16 @@ def test_predict_missing_model_exits_2(tmp_path, capsys):
 
 
 def test_interrupt_then_resume_gives_the_same_model(tmp_path, monkeypatch):
-    """A stop request mid-epoch saves a checkpoint (exit 130); --resume ends with the bytes of an
-    uninterrupted run."""
+    """SIGINT mid-epoch (sent by the run itself after its 11th batch: the test hook of signals.py) saves a
+    checkpoint (exit 130); --resume ends with the bytes of an uninterrupted run."""
+    from pipeline.signals import TEST_HOOK
     assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3")) == 0
     reference = (tmp_path / "run" / "model.npz").read_bytes()
     (tmp_path / "run" / "model.npz").unlink()
-
-    class StopAfter:
-        polls = 0
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        @property
-        def requested(self):
-            StopAfter.polls += 1
-            return StopAfter.polls == 11          # mid-way through epoch 2 (7 batches per epoch)
-
-    from pipeline.classifier import train as train_mod
-    monkeypatch.setattr(train_mod, "StopFlag", StopAfter)
+    monkeypatch.setenv(TEST_HOOK, "11")           # mid-way through epoch 2 (7 batches per epoch)
     assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3")) == 130
     assert (tmp_path / "run" / "checkpoint.npz").is_file() and not (tmp_path / "run" / "model.npz").exists()
+    monkeypatch.delenv(TEST_HOOK)
     assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3", "--resume")) == 0
     assert (tmp_path / "run" / "model.npz").read_bytes() == reference
     assert not (tmp_path / "run" / "checkpoint.npz").exists()

@@ -108,7 +108,7 @@ def test_driver_tables_equal_gensims(tmp_path, sample, ns_exponent):
 def test_vector_files_cross_read(tmp_path):
     cfg = config(tmp_path, f"corpus.paths=[{LEE}]", "vocab.min_count=3", "train.epochs=1",
                  "train.vector_size=24", "train.workers=1", "output.write_text=true", "output.evaluate=false")
-    out = train_embeddings(cfg)
+    out = train_embeddings(cfg).out
     ours_bin, ours_txt = load_vectors(out / "vectors.bin"), load_vectors(out / "vectors.txt")
     for path, binary in ((out / "vectors.bin", True), (out / "vectors.txt", False)):
         kv = KeyedVectors.load_word2vec_format(str(path), binary=binary)
@@ -149,7 +149,7 @@ TOLERANCE = {"wordsim353": 0.05, "analogy": 0.008}
 def quality_pair(tmp_path, seed):
     """(our scores, gensim's scores) for one seed on the same tokens and settings."""
     cfg = config(tmp_path, *QUALITY, f"train.seed={seed}", f"output.dir={tmp_path / f'ours-{seed}'}")
-    ours = evaluate_all(*_words_vectors(load_vectors(train_embeddings(cfg) / "vectors.bin")))
+    ours = evaluate_all(*_words_vectors(load_vectors(train_embeddings(cfg).out / "vectors.bin")))
     plain, _ = prepare_plain_corpus(cfg, tmp_path)
     model = Word2Vec(corpus_file=str(plain), **gensim_arguments(cfg, workers=1))
     theirs = evaluate_all(model.wv.index_to_key, model.wv.vectors)

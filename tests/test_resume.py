@@ -1,13 +1,21 @@
-"""Interrupt and resume: SIGINT / SIGTERM at random points, then --resume, gives the same bytes."""
+"""Interrupt and resume through the real CLI: SIGINT / SIGTERM mid-run, then --resume, gives the same bytes.
+
+The signal comes from inside the run: with PIPELINE_TEST_INTERRUPT=N[:TERM] the N-th safe point of the process
+(end of a chunk in stage one, of a batch in stage two) sends the signal to the process itself (signals.py),
+and it then takes the path of a user's Ctrl-C: checkpoint, one line on stderr, exit 130. No sleeping, so
+every run stops where the test says.
+"""
+import os
 import random
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-ARGS = ["corpus.paths=[gensim:lee_background.cor]", "vocab.min_count=3", "train.epochs=12",
+from pipeline.signals import TEST_HOOK
+
+# 3 epochs of 17 chunks (about 3,000 words each): 51 safe points
+ARGS = ["corpus.paths=[gensim:lee_background.cor]", "vocab.min_count=3", "train.epochs=3",
         "train.vector_size=32", "train.workers=1", "train.chunk_words=3000", "output.evaluate=false"]
 
 
@@ -19,84 +27,76 @@ def command(out, cache, *extra):
     return cmd
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    base = tmp_path_factory.mktemp("resume")
-    subprocess.run(command(base / "warm-up", base / "cache"), check=True, timeout=300)  # cache, compile
-    out = base / "reference"
-    start = time.perf_counter()
-    subprocess.run(command(out, base / "cache"), check=True, timeout=300)
-    return base, (out / "vectors.bin").read_bytes(), time.perf_counter() - start
+def run(cmd, interrupt_at=None):
+    env = dict(os.environ)
+    env.pop(TEST_HOOK, None)
+    if interrupt_at is not None:
+        env[TEST_HOOK] = interrupt_at
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
-def interrupt_and_resume(make_cmd, out, marker, output, seconds, rng):
-    """Run `make_cmd(*extra)` and signal it at random moments until it finishes, resuming each time;
-    then make sure the run is complete. `marker` is a file the run writes just before training."""
-    # The first signal lands well inside the run, so it must stop cleanly with a checkpoint (130).
-    # Later ones (after --resume, with less work left) land anywhere: during training (130), or
-    # after the run finished its work, while the interpreter exits (then the default action may
-    # kill it: -SIGINT / -SIGTERM); the bytes at the end are what matters.
-    for attempt in range(4):
-        started = time.perf_counter()
-        proc = subprocess.Popen(make_cmd(*(["--resume"] if attempt else [])), stderr=subprocess.PIPE, text=True)
-        if attempt == 0:
-            while not (out / marker).exists() and proc.poll() is None:
-                time.sleep(0.02)
-            left = seconds - (time.perf_counter() - started)
-            time.sleep(rng.uniform(0.05, max(0.1, 0.5 * left)))
-        else:
-            time.sleep(rng.uniform(0.5, seconds))
-        proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
-        _, err = proc.communicate(timeout=300)
-        assert "Traceback" not in err
-        if attempt == 0:
-            assert proc.returncode == 130, err
-            assert "--resume" in err
-        elif proc.returncode != 130:
-            assert proc.returncode in (0, -signal.SIGINT, -signal.SIGTERM), err
-            break
-    if not (out / output).exists() or (out / "checkpoint.npz").exists():
-        subprocess.run(make_cmd("--resume"), check=True, timeout=300)
+def interrupt_and_resume(make_cmd, out, output, stops):
+    """Run `make_cmd(*extra)` stopped by its own signal at each of `stops` ("N" or "N:TERM": the N-th safe
+    point of that process), resuming after each; then resume to the end. Returns the output's bytes."""
+    for k, at in enumerate(stops):
+        res = run(make_cmd(*(["--resume"] if k else [])), at)
+        assert res.returncode == 130, res.stderr
+        assert "Traceback" not in res.stderr and "--resume" in res.stderr.strip().splitlines()[-1]
+        assert (out / "checkpoint.npz").is_file() and not (out / output).exists()
+    res = run(make_cmd("--resume"))
+    assert res.returncode == 0, res.stderr
     assert not (out / "checkpoint.npz").exists()
     return (out / output).read_bytes()
 
 
-TRIALS = [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+def random_stops(seed, total, n=3):
+    """n stops at random distinct safe points of the whole run (1..total - 1), as counted by each resumed
+    process from its own start; signal SIGINT or SIGTERM."""
+    rng = random.Random(seed)
+    points = sorted(rng.sample(range(1, total), n))
+    return [f"{b - a}{rng.choice(['', ':TERM'])}" for a, b in zip([0] + points, points)]
 
 
-@pytest.mark.parametrize("trial", TRIALS)
-def test_interrupted_then_resumed_run_is_byte_identical(reference, trial):
-    base, expected, seconds = reference
-    out = base / f"run{trial}"
-    got = interrupt_and_resume(lambda *extra: command(out, base / "cache", *extra), out, "vocab.tsv",
-                               "vectors.bin", seconds, random.Random(trial))   # vocab.tsv: just before training
+# Stage one: 3 epochs of 17 chunks; stage two: 3 epochs of 38 batches (32 of the 1,215 training sentences).
+# The fast trial stops stage one at chunk 7 (SIGINT), then 20 chunks into the resumed run (SIGTERM); stage two
+# at the last batch of epoch 1, then 45 batches into the resumed run.
+CHUNKS, BATCHES = 3 * 17, 3 * 38
+TRIALS = [("fast", (["7", "20:TERM"], ["38:TERM", "45"])),
+          pytest.param("random-1", (random_stops(1, CHUNKS), random_stops(101, BATCHES)), marks=pytest.mark.slow),
+          pytest.param("random-2", (random_stops(2, CHUNKS), random_stops(102, BATCHES)), marks=pytest.mark.slow)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    base = tmp_path_factory.mktemp("resume")
+    out = base / "reference"
+    subprocess.run(command(out, base / "cache"), check=True, timeout=300)
+    return base, (out / "vectors.bin").read_bytes()
+
+
+@pytest.mark.parametrize("name, stops", TRIALS)
+def test_interrupted_then_resumed_run_is_byte_identical(reference, name, stops):
+    base, expected = reference
+    out = base / f"run-{name}"
+    got = interrupt_and_resume(lambda *extra: command(out, base / "cache", *extra), out, "vectors.bin", stops[0])
     assert got == expected
 
 
 def test_resume_refuses_a_checkpoint_of_other_settings(reference, tmp_path):
-    base, _, seconds = reference
+    base, _ = reference
     out = tmp_path / "other"
-    proc = subprocess.Popen(command(out, base / "cache"), stderr=subprocess.PIPE, text=True)
-    for _ in range(200):
-        if (out / "checkpoint.npz").exists():
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=300)
-    if not (out / "checkpoint.npz").exists():
-        pytest.fail("no checkpoint was written before the run ended; lengthen the run")
-    res = subprocess.run(command(out, base / "cache", "train.window=3", "--resume"),
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 2 and "other settings" in res.stderr
+    assert run(command(out, base / "cache"), "1").returncode == 130
+    res = run(command(out, base / "cache", "train.window=3", "--resume"))
+    assert res.returncode == 2 and "other settings" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 # ---------------------------------------------------------------------------------------------------
-# Stage two: the same with train-rnn (batch boundaries)
+# Stage two: the same with train-rnn (batch boundaries, dropout RNG, optimiser state)
 # ---------------------------------------------------------------------------------------------------
 def rnn_command(base, out, *extra):
     cmd = [sys.executable, "-m", "pipeline", "--quiet", "train-rnn"]
     sets = [f"vectors.path={base / 'v.bin'}", "data.name=null", f"data.train=[{base / 'train.tsv'}]",
-            "data.format=tsv", "train.epochs=6", "train.workers=1", "model.hidden_size=48",
+            "data.format=tsv", "train.epochs=3", "train.workers=1", "model.hidden_size=48",
             "model.dropout=0.3", f"output.dir={out}", *extra]
     for s in sets:
         cmd += [s] if s.startswith("--") else ["--set", s]
@@ -119,16 +119,13 @@ def rnn_reference(tmp_path_factory):
         toks[0] = label                                  # the first word decides the class
         lines.append(f"c{label}\t" + " ".join(words[t] for t in toks) + "\n")
     (base / "train.tsv").write_text("".join(lines))
-    subprocess.run(rnn_command(base, base / "warm-up", "train.epochs=1"), check=True, timeout=300)
-    start = time.perf_counter()
     subprocess.run(rnn_command(base, base / "reference"), check=True, timeout=300)
-    return base, (base / "reference" / "model.npz").read_bytes(), time.perf_counter() - start
+    return base, (base / "reference" / "model.npz").read_bytes()
 
 
-@pytest.mark.parametrize("trial", TRIALS)
-def test_rnn_interrupted_then_resumed_is_byte_identical(rnn_reference, trial):
-    base, expected, seconds = rnn_reference
-    out = base / f"run{trial}"
-    got = interrupt_and_resume(lambda *extra: rnn_command(base, out, *extra), out, "config.yaml",
-                               "model.npz", seconds, random.Random(100 + trial))  # config.yaml: before training
+@pytest.mark.parametrize("name, stops", TRIALS)
+def test_rnn_interrupted_then_resumed_is_byte_identical(rnn_reference, name, stops):
+    base, expected = rnn_reference
+    out = base / f"run-{name}"
+    got = interrupt_and_resume(lambda *extra: rnn_command(base, out, *extra), out, "model.npz", stops[1])
     assert got == expected

@@ -104,10 +104,3 @@ def test_jitted_alias_draws_match_distribution():
     # And the chi-square statistic is sane for 9 degrees of freedom (p ~ 1e-6 cut-off).
     chi2 = np.sum((hist - expected) ** 2 / expected)
     assert chi2 < 45
-
-
-def test_noise_cdf_is_cumulative():
-    probs = sampling.noise_probabilities(np.array([3, 2, 1], dtype=np.int64))
-    cdf = sampling.noise_cdf(probs)
-    assert cdf[-1] == 1.0
-    np.testing.assert_allclose(np.diff(np.concatenate([[0.0], cdf])), probs, atol=1e-15)

@@ -1,5 +1,6 @@
-"""SGNS kernels: gradient check, NumPy reference, loss, determinism, behaviour on a toy corpus,
-sentence boundaries and sub-sampling order."""
+"""SGNS kernels: gradient check, a NumPy reference of training (RNG, sub-sampling, windows, noise draws and
+updates) against the kernels training calls, loss, determinism, behaviour on a toy corpus, sentence boundaries
+and sub-sampling order."""
 
 import numpy as np
 import pytest
@@ -92,34 +93,112 @@ def test_update_is_minus_alpha_times_finite_difference_gradient(V, D, negatives)
 
 # ----------------------------------------------------------------------------- 2. reference
 
-def draw_negatives(noise_prob, noise_index, k, rng_state):
-    out = []
-    for _ in range(k):
-        # Numba hands uint64 back as a Python int: re-wrap it so it is not typed int64.
-        word, rng_state = kernels.draw_noise(noise_prob, noise_index, np.uint64(rng_state))
-        out.append(word)
-    return out, rng_state
+MASK64 = 2**64 - 1
+
+
+class ReferenceRNG:
+    """splitmix64 (Steele et al. 2014) in Python integers, and the draws the kernels make from it."""
+
+    def __init__(self, state):
+        self.state = int(state)
+
+    def bits(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def below(self, n):
+        """Uniform in [0, n) from the high 32 bits."""
+        return ((self.bits() >> 32) * n) >> 32
+
+    def keeps(self, threshold):
+        """Sub-sampling: keep when the high 32 bits are <= the word's threshold (gensim's sample_int)."""
+        return (self.bits() >> 32) <= int(threshold)
+
+    def noise(self, noise_prob, noise_index):
+        """Alias draw: column from the high 32 bits, accept it or take its alias by the low 32 bits."""
+        r = self.bits()
+        col = ((r >> 32) * len(noise_prob)) >> 32
+        return col if (r & 0xFFFFFFFF) * 2.0**-32 < noise_prob[col] else int(noise_index[col])
+
+
+def reference_train(W_in, W_out, sentences, keep, noise_prob, noise_index, window, shrink, negative,
+                    alpha_start, alpha_end, state):
+    """Skip-gram with negative sampling over `sentences`, written plainly: per sentence, sub-sample it; for
+    every center word draw its reduced window; for every context word in it draw `negative` noise words
+    and make one update of the pair (reference_update). The rate moves linearly from alpha_start to
+    alpha_end by the raw words before each sentence. Returns (W_in, W_out, loss sum, pairs, final state,
+    how many noise draws equalled the center word and were skipped)."""
+    rng = ReferenceRNG(state)
+    W_in, W_out = W_in.astype(np.float64), W_out.astype(np.float64)
+    total = max(sum(map(len, sentences)), 1)
+    loss, pairs, skipped, seen = 0.0, 0, 0, 0
+    for sentence in sentences:
+        alpha = alpha_start + (alpha_end - alpha_start) * (seen / total)
+        seen += len(sentence)
+        kept = [w for w in sentence if rng.keeps(keep[w])]
+        for center in range(len(kept)):
+            reach = window - rng.below(window) if shrink else window
+            for ctx in range(max(0, center - reach), min(len(kept), center + reach + 1)):
+                if ctx == center:
+                    continue
+                negatives = [rng.noise(noise_prob, noise_index) for _ in range(negative)]
+                skipped += negatives.count(kept[center])
+                W_in, W_out, pair_loss = reference_update(W_in, W_out, kept[ctx], kept[center], negatives, alpha)
+                loss += pair_loss
+                pairs += 1
+    return W_in, W_out, loss, pairs, rng.state, skipped
+
+
+def skewed_tables(V, sample=0.05):
+    """Noise alias table and sub-sampling thresholds of Zipf-like counts: frequent words are dropped often."""
+    counts = (1000 / np.arange(1, V + 1)).astype(np.int64)
+    return (sampling.alias_table(sampling.noise_probabilities(counts)),
+            sampling.keep_thresholds(sampling.keep_probabilities(counts, sample)))
+
+
+@pytest.mark.parametrize("shrink", [True, False])
+def test_training_matches_numpy_reference(shrink):
+    """The kernels training calls (sgns_train_parallel on one thread: sgns_train_chunk, subsample_sentence,
+    draw_sentence_pairs, sgns_train_pairs, sgns_update_given_negatives) against reference_train on the same
+    float32 weights, corpus, tables and RNG state: the same pairs, noise words and final RNG state, and
+    weights and loss equal to float32 rounding and the kernel's sigma tables (5e-7 per target)."""
+    V, D, window, negative = 12, 6, 3, 4
+    rng = np.random.default_rng(11)
+    sentences = [list(rng.integers(0, V, n)) for n in (9, 1, 14, 5, 0, 11, 7)]
+    (noise_prob, noise_index), keep = skewed_tables(V)
+    W_in, W_out = random_weights(V, D, seed=5, dtype=np.float32)
+    state = np.uint64(987654321)
+    ref_in, ref_out, ref_loss, ref_pairs, ref_state, skipped = reference_train(
+        W_in, W_out, sentences, keep, noise_prob, noise_index, window, shrink, negative, 0.05, 0.01, state)
+    assert skipped > 0 and ref_pairs > 50                 # the skip path is exercised, and many updates
+    rng_states = np.array([state], np.uint64)
+    loss, words, pairs = train(W_in, W_out, sentences, V, window=window, shrink=shrink, negative=negative,
+                               alpha=(0.05, 0.01), keep=keep, rng_states=rng_states,
+                               noise=(noise_prob, noise_index))
+    assert (words, pairs, int(rng_states[0])) == (sum(map(len, sentences)), ref_pairs, ref_state)
+    np.testing.assert_allclose(W_in, ref_in, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(W_out, ref_out, rtol=0, atol=2e-5)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-6), (np.float32, 1e-5)])  # tables: 5e-7
 def test_pair_update_matches_numpy_reference(dtype, tol):
+    """The per-pair step of sgns_train_pairs, with noise words drawn as the kernels draw them, among them
+    the center word (skipped) and a repeated word (scored twice, the second time after its first update)."""
     V, D, k, alpha = 9, 6, 8, 0.05
     W_in, W_out = random_weights(V, D, seed=3, dtype=dtype)
-    noise_prob, noise_index = sampling.alias_table(
-        sampling.noise_probabilities(np.arange(1, V + 1) ** 2))
+    noise_prob, noise_index = sampling.alias_table(sampling.noise_probabilities(np.arange(1, V + 1) ** 2))
     input_word, output_word = 2, 7
-    state = np.uint64(2024)
-    negatives, expected_state = draw_negatives(noise_prob, noise_index, k, state)
-    assert output_word in negatives                       # the skip path is exercised too
-
-    assert len(set(negatives)) < k                         # and a repeated noise word
+    ref_rng = ReferenceRNG(2024)
+    negatives = [ref_rng.noise(noise_prob, noise_index) for _ in range(k)]
+    assert output_word in negatives and len(set(negatives)) < k
     ref_in, ref_out, ref_loss = reference_update(
-        W_in.astype(np.float64), W_out.astype(np.float64), input_word, output_word, negatives,
-        alpha)
-    loss, new_state = kernels.sgns_pair_update(W_in, W_out, np.zeros(D, dtype), noise_prob,
-                                               noise_index, input_word, output_word, k, alpha,
-                                               state)
-    assert new_state == expected_state
+        W_in.astype(np.float64), W_out.astype(np.float64), input_word, output_word, negatives, alpha)
+    loss = kernels.sgns_update_given_negatives(W_in, W_out, np.zeros(D, dtype), np.array(negatives, np.int32),
+                                               input_word, output_word, alpha)
     np.testing.assert_allclose(W_in, ref_in, rtol=0, atol=tol)
     np.testing.assert_allclose(W_out, ref_out, rtol=0, atol=tol)
     assert loss == pytest.approx(ref_loss, rel=tol)
@@ -160,10 +239,13 @@ def corpus(sentences):
 
 
 def train(W_in, W_out, sentences, V, *, n_threads=1, seed=0, window=5, shrink=True,
-          negative=5, alpha=(0.025, 0.025), keep=None, rng_states=None, lo=0, hi=None):
+          negative=5, alpha=(0.025, 0.025), keep=None, rng_states=None, lo=0, hi=None, noise=None):
+    """sgns_train_parallel, the entry point training calls, over `sentences`; (loss sum, words, pairs)."""
     tokens, sent_start = corpus(sentences)
-    counts = np.bincount(tokens, minlength=V).astype(np.int64) + 1
-    noise_prob, noise_index = sampling.alias_table(sampling.noise_probabilities(counts))
+    if noise is None:
+        counts = np.bincount(tokens, minlength=V).astype(np.int64) + 1
+        noise = sampling.alias_table(sampling.noise_probabilities(counts))
+    noise_prob, noise_index = noise
     if keep is None:
         keep = sampling.keep_thresholds(np.ones(V))
     if rng_states is None:

@@ -31,7 +31,6 @@ import numpy as np
 from ..errors import UserError
 from ..text import ReadStats, iter_lines, resolve_paths
 
-FORMATS = ("class_files", "label_first", "tsv", "fasttext")
 POOL_BATCHES = 50  # batches per length-sorted pool: enough to bucket, few enough to keep batches random
 
 

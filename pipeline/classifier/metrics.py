@@ -1,17 +1,22 @@
 """Classification scores through scikit-learn: accuracy, macro-F1, per-class precision/recall/F1 and
-the confusion matrix (rows = true label, columns = predicted, in label-id order)."""
+the confusion matrix (rows = true label, columns = predicted, in label-id order).
+
+scikit-learn is imported by `classification_report` only: it takes seconds to import, and the per-epoch dev
+accuracy (a mean, as sklearn's accuracy_score computes it) does not need it.
+"""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
 def accuracy(y_true, y_pred) -> float:
-    return float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
+    """Fraction of equal labels (sklearn's accuracy_score: the mean of y_true == y_pred); 0 when empty."""
+    return float(np.average(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0
 
 
 def classification_report(y_true, y_pred, labels: list) -> dict:
     """JSON-ready scores for label ids 0..C-1 named by `labels`."""
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
     ids = list(range(len(labels)))
     prec, rec, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
     return {

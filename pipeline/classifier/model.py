@@ -13,13 +13,15 @@ Parameters are a dict of named arrays (float32 for training; float64 works too, 
 (G,), and for the GRU `l{l}.{d}.b_h` (G,), with G = H, 4H or 3H; then `V` (C, H_r) and `c` (C,). The
 table gets no gradient and is never written (the driver marks it read-only).
 
-Inference with fixed parameters, the model file and `predict` are in predict.py.
+Inference with fixed parameters (Predictor) is in predict.py, the model file in modelfile.py, the thread
+helpers that split a batch over cores in threads.py.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import cells, kernels
+from .threads import _in_threads, _parts, _rows, blas_threads  # noqa: F401  (bench_rnn.py calls M.blas_threads)
 
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
@@ -271,41 +273,3 @@ def _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, scale):
     if scale != 1.0:
         dlogits *= dlogits.dtype.type(scale)
     return float(loss), backward(params, mc, cache, dlogits), probs
-
-
-MIN_ROWS_PER_THREAD = 8   # below this a thread's share costs more in hand-over than it saves
-_POOLS = {}
-
-
-def _parts(B, threads):
-    """Interleaved row sets (balanced lengths: batches are length-sorted), or None for one thread."""
-    n = min(int(threads), B // MIN_ROWS_PER_THREAD)
-    return [np.arange(k, B, n) for k in range(n)] if n > 1 else None
-
-
-def _rows(ids, lengths, rows):
-    """ids and lengths of `rows`, the padding trimmed to the longest of them."""
-    lens = lengths[rows]
-    return np.ascontiguousarray(ids[rows, :max(int(lens.max()), 1)]), lens
-
-
-def _in_threads(fn, parts):
-    """[fn(p) for p in parts]: parts[1:] in a thread pool, parts[0] in the calling thread."""
-    from concurrent.futures import ThreadPoolExecutor
-    n = len(parts)
-    if n not in _POOLS:
-        _POOLS[n] = ThreadPoolExecutor(n - 1, thread_name_prefix="rnn")
-    futures = [_POOLS[n].submit(fn, p) for p in parts[1:]]
-    first = fn(parts[0])
-    return [first] + [f.result() for f in futures]
-
-
-def blas_threads(n: int = 1):
-    """Context limiting every loaded BLAS (numpy's and scipy's, which Numba's np.dot calls) to `n` threads.
-
-    Measured here (B=64, T=22, D=100, H=128, 2 cores busy with other work): Elman training 5.7k seq/s with
-    one BLAS thread against 90 seq/s with two, because OpenBLAS threads spin on these small GEMMs when the
-    cores are contended. scipy's BLAS is imported first so that the limit reaches it too."""
-    import scipy.linalg.cython_blas  # noqa: F401  (loads the library Numba's np.dot uses)
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=n, user_api="blas")

@@ -1,32 +1,25 @@
-"""A trained classifier: fast inference (Predictor), the model file, and `pipeline predict`.
+"""Inference with a trained classifier: Predictor (logits of batches on several cores), softmax, the
+Classifier that labels texts, and `pipeline predict`.
 
-model.npz (loads with allow_pickle=False, written deterministically: fixed zip timestamps):
-    param.<name>      every parameter of the dict described in model.py
-    labels            (C,) unicode, class names in id order
-    model_config      JSON of RNNModelConfig;   tokenizer: JSON {"lowercase", "pattern"}
-    vocab_utf8        uint8, the vectors' words joined by "\\n" (UTF-8); row i of the table is word i
-    table             (V+2, D) float32, the frozen table with its UNK and PAD rows, so predict needs
-                      nothing else (a 60k x 100 table is 24 MB; the words add about 0.5 MB)
-    vectors_path      the vectors file it came from, for reference; vectors_shape (V, D) int64
-    format_version    int64, 1
+    clf = Classifier.load("runs/rnn/model.npz")       # the file format is in modelfile.py
+    probs = clf.predict_proba(["a fine film", "a dull one"])            # (2, C) float64
+
+The Classifier lives here rather than in modelfile.py because what it adds to the file's contents is
+inference (encoding texts, batching, the Predictor); modelfile.py only turns those contents into bytes and
+back, and imports nothing from this module.
 
 Predict output, one line per input: `label<TAB>p_<label1>=0.1234<TAB>p_<label2>=0.8766...`.
 """
 from __future__ import annotations
 
-import json
 import sys
-import zipfile
-from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError, atomic_path
 from . import cells
-from .model import GATES, _in_threads, _parts, _rows, blas_threads, directions, forward
-
-FORMAT_VERSION = 1
+from .model import GATES, directions, forward
+from .modelfile import load_model, save_model
+from .threads import _in_threads, _parts, _rows, blas_threads
 
 
 class Predictor:
@@ -141,9 +134,12 @@ def softmax(logits):
 
 
 # ---------------------------------------------------------------------------------------------------
-# A trained classifier: save, load, predict
+# A trained classifier: labels texts; saved and loaded through modelfile.py
 # ---------------------------------------------------------------------------------------------------
 class Classifier:
+    """A trained model: parameters, model config, labels, tokenizer, the vectors' words and the frozen table
+    (with UNK and PAD rows); `predict_proba` labels raw texts, `threads` batches at a time."""
+
     def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path="", threads=1):
         self.params, self.mc, self.labels = params, model_cfg, list(labels)
         self.tokenizer, self.words, self.table = tokenizer, list(words), table
@@ -182,56 +178,14 @@ class Classifier:
         return self.predict_proba_encoded(self.encoder.encode(texts), batch_size)
 
     def save(self, path) -> None:
-        arrays = {f"param.{k}": v for k, v in self.params.items()}
-        arrays.update(
-            labels=np.array(self.labels, dtype=str),
-            model_config=np.array(json.dumps(asdict(self.mc))),
-            tokenizer=np.array(json.dumps({"lowercase": self.tokenizer.lowercase,
-                                           "pattern": self.tokenizer.pattern})),
-            vocab_utf8=np.frombuffer("\n".join(self.words).encode("utf-8"), np.uint8),
-            table=np.asarray(self.table),
-            vectors_path=np.array(self.vectors_path),
-            vectors_shape=np.array([len(self.words), self.table.shape[1]], np.int64),
-            format_version=np.array(FORMAT_VERSION, np.int64),
-        )
-        savez_deterministic(path, arrays)
+        """Write the model file (modelfile.py), atomically."""
+        save_model(path, self.params, self.mc, self.labels, self.tokenizer, self.words, self.table,
+                   self.vectors_path)
 
     @classmethod
     def load(cls, path) -> "Classifier":
-        from ..config import RNNModelConfig, from_dict
-        from ..text import Tokenizer
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"model file not found: {path}; train one with `make train-rnn` or pass --model")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                params = {k[len("param."):]: z[k] for k in z.files if k.startswith("param.")}
-                labels = [str(x) for x in z["labels"]]
-                mc = from_dict(RNNModelConfig, json.loads(str(z["model_config"])), "model")
-                tok = json.loads(str(z["tokenizer"]))
-                words = bytes(z["vocab_utf8"]).decode("utf-8").split("\n")
-                table = z["table"]
-                vectors_path = str(z["vectors_path"])
-        except UserError:
-            raise
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise UserError(f"{path} is not a model written by train-rnn ({type(exc).__name__}: {exc}); "
-                            f"re-train it or pass the right --model") from None
-        if table.shape[0] != len(words) + 2 or "V" not in params or len(labels) != params["V"].shape[0]:
-            raise UserError(f"{path} is inconsistent (table, vocabulary or labels do not match); re-train it")
-        table.flags.writeable = False
-        return cls(params, mc, labels, Tokenizer(tok["lowercase"], tok["pattern"]), words, table, vectors_path)
-
-
-def savez_deterministic(path, arrays: dict) -> None:
-    """np.savez's layout (zip of .npy files, uncompressed) with fixed member timestamps, written
-    atomically: the same arrays always give the same bytes (np.savez stamps the current time)."""
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-        for key, value in arrays.items():
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+        """The classifier in a model file; UserError for a missing, truncated, inconsistent or foreign file."""
+        return cls(**load_model(path))
 
 
 def warm_up(clf, after: float = 1.0) -> None:

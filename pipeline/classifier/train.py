@@ -8,8 +8,8 @@ read-only and gets no gradient), the tokenizer (the config's, else the one saved
 and the optimiser (`optim.py`), early stopping on dev accuracy (patience epochs without improvement; the
 best weights are restored at the end), progress, checkpoints and the outputs.
 
-Ctrl-C / SIGTERM is polled after every batch: the driver saves `checkpoint.npz` (parameters, optimiser
-state, best weights so far, dropout RNG state, fold / epoch / batch position, history) and exits; `--resume`
+Ctrl-C / SIGTERM is polled after every batch: the driver saves `checkpoint.npz` (pipeline/checkpoint.py:
+parameters, optimiser state, best weights so far, dropout RNG state, fold / epoch / batch position, history) and exits; `--resume`
 continues exactly there (batch order of an epoch is a function of seed, fold and epoch, so it is rebuilt).
 A checkpoint is also written at every epoch end. A NaN or infinite loss stops training with a UserError
 that says to lower train.lr; the best weights so far are saved to model.npz when there are any.
@@ -18,29 +18,34 @@ k-fold (data.folds >= 2): one model per fold; metrics.json reports mean and std 
 across folds (`accuracy`, `accuracy_std`, `macro_f1`, `macro_f1_std`, per fold in `folds`), per_class and
 confusion_matrix over the pooled out-of-fold predictions, and train_loss / dev_accuracy of the last fold,
 whose model is the one saved in model.npz.
+
+`train_rnn` reads as setup -> resume -> fold and epoch loops -> finish and returns a ClassifierRun (run
+directory, classifier, metrics); it prints progress only (silenced by --quiet), the CLI prints the summary.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from .. import progress
-from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config, to_dict
-from ..errors import Interrupted, StopFlag, UserError, atomic_write_json
+from ..atomicio import atomic_write_json
+from ..checkpoint import Checkpoint, config_key
+from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config
+from ..errors import UserError
+from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import load_vectors
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
-from .model import blas_threads, forward, init_params, loss_and_grads
-from .predict import Classifier, savez_deterministic
+from .model import forward, init_params, loss_and_grads
 from .optim import clip_global_norm, make_optimizer
-
-CHECKPOINT = "checkpoint.npz"
+from .predict import Classifier
+from .threads import blas_threads
 
 
 def resolve_tokenizer(cfg):
@@ -58,69 +63,101 @@ def resolve_tokenizer(cfg):
     return Tokenizer(lowercase=True), "default"
 
 
-def _config_key(cfg, workers) -> str:
-    d = to_dict(cfg)
-    d.pop("output")
-    d["train"]["workers"] = workers
-    return json.dumps(d, sort_keys=True)
+@dataclass
+class _Run:
+    """What every fold and batch of one run reads and never changes (the state that changes is _State)."""
+    cfg: object                     # with the resolved tokenizer filled in
+    table: np.ndarray               # (V+2, D) float32, read-only: the frozen lookup
+    words: list                     # the vectors' words, row i of the table
+    labels: list
+    tokenizer: object
+    encoded: list                   # per fold: (train, dev, test) Encoded (dev / test may be None)
+    coverage: float                 # fraction of tokens found in the vectors' vocabulary
+    workers: int                    # each batch is split over this many threads
+    ckpt: Checkpoint
+
+    def classifier(self, params) -> Classifier:
+        return Classifier(params, self.cfg.model, self.labels, self.tokenizer, self.words, self.table,
+                          self.cfg.vectors.path, self.workers)
 
 
 class _State:
-    """Everything needed to continue training exactly where it stopped."""
+    """Everything needed to continue training exactly where it stopped: what a checkpoint holds."""
 
-    def __init__(self, params, opt, fold=0):
-        self.params, self.opt, self.fold = params, opt, fold
-        self.epoch = self.batch = 0
-        self.loss_sum, self.loss_n = 0.0, 0
+    META = ("fold", "epoch", "batch", "loss_sum", "loss_n", "train_loss", "dev_accuracy", "best_acc",
+            "best_epoch", "bad_epochs", "fold_results", "seqs", "seconds")
+
+    def __init__(self, run: _Run, fold=0):
+        tc = run.cfg.train
+        self.params = init_params(run.cfg.model, run.table.shape[1], len(run.labels), tc.seed + fold)
+        self.opt = make_optimizer(tc, self.params)
+        self.dropout_rng = np.random.default_rng([tc.seed, fold, 7])
+        self.fold = fold
+        self.epoch = self.batch = 0            # position: batches of this epoch done
+        self.loss_sum, self.loss_n = 0.0, 0    # this epoch's summed loss and sequences
         self.train_loss, self.dev_accuracy = [], []
         self.best = None                       # copy of the best params so far (by dev accuracy)
         self.best_acc, self.best_epoch, self.bad_epochs = -1.0, 0, 0
-        self.dropout_rng = None
         self.fold_results = []                 # finished folds (k-fold)
         self.seqs, self.seconds = 0, 0.0       # trained sequences and training time, for sequences/s
 
-    def save(self, path, key):
+    def next_fold(self, run: _Run) -> "_State":
+        """A fresh state for the next fold, carrying the finished folds and the speed counters."""
+        st = _State(run, self.fold + 1)
+        st.fold_results, st.seqs, st.seconds = self.fold_results, self.seqs, self.seconds
+        return st
+
+    def save(self, ckpt: Checkpoint) -> None:
         arrays = {f"param.{k}": v for k, v in self.params.items()}
         arrays.update(self.opt.state_arrays())
         if self.best is not None:
             arrays.update({f"best.{k}": v for k, v in self.best.items()})
-        meta = {k: getattr(self, k) for k in ("fold", "epoch", "batch", "loss_sum", "loss_n", "train_loss",
-                                              "dev_accuracy", "best_acc", "best_epoch", "bad_epochs",
-                                              "fold_results", "seqs", "seconds")}
+        meta = {k: getattr(self, k) for k in self.META}
         meta["rng"] = self.dropout_rng.bit_generator.state
-        arrays["meta"] = np.array(json.dumps(meta))
-        arrays["config_key"] = np.array(key)
-        savez_deterministic(path, arrays)
+        ckpt.save(arrays, meta)
 
-    def load(self, path, key):
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if str(z["config_key"]) != key:
-                    raise UserError(f"{path} was written by a run with other settings; resume with the same "
-                                    f"config or start afresh without --resume")
-                for k in self.params:
-                    self.params[k][...] = z[f"param.{k}"]
-                self.opt.load_state_arrays(z)
-                if "best.V" in z.files:
-                    self.best = {k: z[f"best.{k}"].copy() for k in self.params}
-                meta = json.loads(str(z["meta"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise UserError(f"cannot resume from {path}: {exc}; start afresh without --resume") from None
-        rng_state = meta.pop("rng")
-        for k, v in meta.items():
-            setattr(self, k, v)
-        self.dropout_rng.bit_generator.state = rng_state
+    def restore(self, arrays: dict, meta: dict) -> None:
+        for k in self.params:
+            self.params[k][...] = arrays[f"param.{k}"]
+        self.opt.load_state_arrays(arrays)
+        if "best.V" in arrays:
+            self.best = {k: arrays[f"best.{k}"].copy() for k in self.params}
+        for k in self.META:
+            setattr(self, k, meta[k])
+        self.dropout_rng.bit_generator.state = meta["rng"]
 
 
-def _nan_error(tc, where, saved):
-    kept = ("the best weights so far were saved to " + str(saved)) if saved else "no epoch had finished, nothing was saved"
-    return UserError(f"the loss became NaN/inf in {where}; lower train.lr (now {tc.lr}) or train.clip_norm "
-                     f"(now {tc.clip_norm}) and retrain; {kept}")
+@dataclass
+class ClassifierRun:
+    """What train_rnn returns: the run directory, the classifier saved there (model.npz) and its metrics."""
+    out: Path
+    classifier: Classifier
+    metrics: dict
 
 
-def train_rnn(cfg, resume: bool = False) -> Path:
+def train_rnn(cfg, resume: bool = False) -> ClassifierRun:
+    """Train stage two as `cfg` says: setup, resume, fold and epoch loops, outputs (module docstring)."""
     t_start = time.perf_counter()
-    out = Path(cfg.output.dir)
+    run = _setup(cfg)
+    st = _resume(run, resume)
+    save_config(run.cfg, Path(cfg.output.dir) / "config.yaml")
+    _warm_up(st, run.cfg.model, run.table)
+    # BLAS single-threaded: see threads.blas_threads for the measurement; also what makes runs reproducible
+    with StopFlag() as stop, blas_threads(1):
+        while True:
+            train, dev, test = run.encoded[st.fold]
+            clf = _train_fold(run, st, train, dev, stop)
+            report = _evaluate(clf, test, run.labels) if test is not None else None
+            st.fold_results.append({"train_loss": st.train_loss, "dev_accuracy": st.dev_accuracy,
+                                    "best_epoch": st.best_epoch, "test": report})
+            if st.fold + 1 >= len(run.encoded):
+                break
+            st = st.next_fold(run)
+    return _finish(run, st, clf, t_start)
+
+
+def _setup(cfg) -> _Run:
+    """Vectors, tokenizer, labelled splits encoded to table rows; says what will be trained."""
     wv = load_vectors(cfg.vectors.path, cfg.vectors.binary, cfg.vectors.max_words)
     table = build_table(wv.vectors, cfg.vectors.unk)   # (V+2, D) float32, read-only: the frozen lookup
     table.flags.writeable = False
@@ -129,63 +166,30 @@ def train_rnn(cfg, resume: bool = False) -> Path:
     splits = load_splits(cfg.data)
     if splits.replaced_lines:
         progress.say(f"note: {splits.replaced_lines} lines held undecodable bytes, replaced by U+FFFD")
-    workers = resolve_workers(cfg.train.workers)      # each batch is split over this many threads
-    labels, label_id = splits.labels, {lab: i for i, lab in enumerate(splits.labels)}
+    workers = resolve_workers(cfg.train.workers)
+    label_id = {lab: i for i, lab in enumerate(splits.labels)}
     encoder = Encoder(wv.index, tokenizer)
     encoded = [tuple(None if s is None else encoder.encode(s.texts, [label_id[l] for l in s.labels]) for s in fold)
                for fold in splits.folds]
     first = splits.folds[0]
     progress.say(f"vectors: {len(wv):,} words x {wv.dim}; tokenizer: {tokenizer} ({tok_source}); labels: "
-                 f"{', '.join(labels)}; train {len(first[0])}, dev {len(first[1]) if first[1] else 0}, test "
+                 f"{', '.join(splits.labels)}; train {len(first[0])}, dev {len(first[1]) if first[1] else 0}, test "
                  f"{len(first[2]) if first[2] else 0}{f' x {len(splits.folds)} folds' if len(splits.folds) > 1 else ''}"
                  f"; token coverage {encoder.coverage:.1%}; {workers} threads")
+    return _Run(cfg, table, wv.words, splits.labels, tokenizer, encoded, encoder.coverage, workers,
+                Checkpoint(cfg.output.dir, config_key(cfg, workers)))
 
-    tc, mc = cfg.train, cfg.model
-    key = _config_key(cfg, workers)
-    ckpt = out / CHECKPOINT
 
-    def fresh_state(fold):
-        params = init_params(mc, wv.dim, len(labels), tc.seed + fold)
-        st = _State(params, make_optimizer(tc, params), fold)
-        st.dropout_rng = np.random.default_rng([tc.seed, fold, 7])
-        return st
-
-    st = fresh_state(0)
-    if resume and ckpt.is_file():
-        fold = int(json.loads(str(np.load(ckpt, allow_pickle=False)["meta"]))["fold"]) if _readable(ckpt) else 0
-        st = fresh_state(fold)
-        st.load(ckpt, key)
-        progress.say(f"resuming from {ckpt}: fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch}")
-    elif resume:
-        progress.say(f"no checkpoint at {ckpt}; starting afresh")
-    save_config(cfg, out / "config.yaml")
-    _warm_up(st, mc, table)
-
-    # BLAS single-threaded: see model.blas_threads for the measurement; also what makes runs reproducible
-    with StopFlag() as stop, blas_threads(1):
-        while True:
-            train, dev, test = encoded[st.fold]
-            clf = _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokenizer, out)
-            report = _evaluate(clf, test, labels) if test is not None else None
-            st.fold_results.append({"train_loss": st.train_loss, "dev_accuracy": st.dev_accuracy,
-                                    "best_epoch": st.best_epoch, "test": report})
-            if st.fold + 1 >= len(encoded):
-                break
-            done, seqs, seconds = st.fold_results, st.seqs, st.seconds
-            st = fresh_state(st.fold + 1)
-            st.fold_results, st.seqs, st.seconds = done, seqs, seconds
-
-    clf.save(out / "model.npz")
-    metrics = _metrics(st, labels, encoder.coverage)
-    metrics["seconds"] = time.perf_counter() - t_start
-    atomic_write_json(out / "metrics.json", metrics)
-    if ckpt.is_file():
-        ckpt.unlink()
-    if metrics.get("accuracy") is not None:
-        extra = f" +- {metrics['accuracy_std']:.4f} over {len(encoded)} folds" if len(encoded) > 1 else ""
-        progress.say(f"test accuracy {metrics['accuracy']:.4f}{extra}, macro-F1 {metrics['macro_f1']:.4f}; "
-                     f"{metrics['sequences_per_second']:,.0f} sequences/s")
-    return out
+def _resume(run: _Run, resume: bool) -> _State:
+    """The checkpoint's state (its fold, epoch and batch) with --resume when there is one, else fold 0."""
+    st = _State(run)
+    found = run.ckpt.resume(resume, shapes={f"param.{k}": v.shape for k, v in st.params.items()})
+    if found is not None:
+        arrays, meta = found
+        st = _State(run, int(meta["fold"]))   # the fold's own initial state, then the saved values
+        st.restore(arrays, meta)
+        progress.say(f"resuming from {run.ckpt.path}: fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch}")
+    return st
 
 
 def _warm_up(st, mc, table):
@@ -200,75 +204,95 @@ def _warm_up(st, mc, table):
     progress.say(f"kernels ready in {time.perf_counter() - t0:.1f} s")
 
 
-def _readable(path) -> bool:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return "meta" in z.files
-    except (OSError, ValueError):
-        return False
-
-
-def _train_fold(st, cfg, table, train, dev, stop, ckpt, key, wv, labels, tokenizer, out):
-    """Epochs over `train` with early stopping on `dev`; returns the Classifier with the best weights."""
-    tc, mc = cfg.train, cfg.model
-    lengths = train.lengths
-    pad = table.shape[0] - 1
-    threads = resolve_workers(tc.workers)
-    make_clf = lambda params: Classifier(params, mc, labels, tokenizer, wv.words, table, cfg.vectors.path, threads)
-    desc = f"fold {st.fold + 1}" if cfg.data.folds >= 2 else "training"
+def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
+    """Epochs over `train` from the state's position, with early stopping on `dev`; checkpoint at every
+    epoch end but the last, and on a stop request (then Interrupted). Returns the best weights' Classifier."""
+    tc = run.cfg.train
+    desc = f"fold {st.fold + 1}" if run.cfg.data.folds >= 2 else "training"
     with progress.bar(total=len(train) * tc.epochs, unit="seq", desc=desc) as pbar:
         pbar.update(st.epoch * len(train))
         while st.epoch < tc.epochs:
-            order = batch_order(lengths, tc.batch_size, np.random.default_rng([tc.seed, st.fold, st.epoch]))
+            order = batch_order(train.lengths, tc.batch_size, np.random.default_rng([tc.seed, st.fold, st.epoch]))
             pbar.update(sum(len(b) for b in order[:st.batch]))
             t0 = time.perf_counter()
             while st.batch < len(order):
-                ids, lens, y = make_batch(train, order[st.batch], pad)
-                loss, grads, _ = loss_and_grads(st.params, mc, table, ids, lens, y, True, st.dropout_rng, threads)
-                norm = clip_global_norm(grads, tc.clip_norm)
-                if not (np.isfinite(loss) and np.isfinite(norm)):
-                    saved = None
-                    if st.best is not None:
-                        saved = out / "model.npz"
-                        make_clf(st.best).save(saved)
-                    raise _nan_error(tc, f"fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch + 1}", saved)
-                st.opt.step(st.params, grads)
-                st.loss_sum += loss * len(y)
-                st.loss_n += len(y)
-                st.batch += 1
-                st.seqs += len(y)
-                pbar.update(len(y))
+                pbar.update(_train_batch(run, st, train, order[st.batch]))
                 pbar.set_postfix(loss=f"{st.loss_sum / st.loss_n:.4f}", refresh=False)
-                if stop.requested:
+                if stop.safe_point():
                     st.seconds += time.perf_counter() - t0
-                    st.save(ckpt, key)
-                    raise Interrupted(f"interrupted; checkpoint saved in {ckpt}; continue with the same command "
-                                      f"plus --resume")
+                    st.save(run.ckpt)
+                    raise run.ckpt.interrupted()
             st.seconds += time.perf_counter() - t0
-            st.train_loss.append(st.loss_sum / max(st.loss_n, 1))
-            st.epoch, st.batch, st.loss_sum, st.loss_n = st.epoch + 1, 0, 0.0, 0
-            msg = f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
-            stop_now = False
-            if dev is not None and len(dev):
-                acc = accuracy(dev.y, make_clf(st.params).predict_proba_encoded(dev).argmax(axis=1))
-                st.dev_accuracy.append(acc)
-                msg += f", dev accuracy {acc:.4f}"
-                if acc > st.best_acc:
-                    st.best = {k: v.copy() for k, v in st.params.items()}
-                    st.best_acc, st.best_epoch, st.bad_epochs = acc, st.epoch, 0
-                else:
-                    st.bad_epochs += 1
-                    stop_now = tc.patience > 0 and st.bad_epochs >= tc.patience
-            progress.say(msg)
-            if stop_now:
-                progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
-                             f"{st.best_epoch} ({st.best_acc:.4f}), its weights are kept")
+            if _end_epoch(run, st, dev):
                 break
             if st.epoch < tc.epochs:
-                st.save(ckpt, key)
+                st.save(run.ckpt)
     if st.best is None:                        # no dev set: the last weights
         st.best, st.best_epoch = {k: v.copy() for k, v in st.params.items()}, st.epoch
-    return make_clf(st.best)
+    return run.classifier(st.best)
+
+
+def _train_batch(run: _Run, st: _State, train, idx) -> int:
+    """One clipped optimiser step on the sentences `idx` of `train`; returns how many there were. A NaN or
+    infinite loss stops the run (UserError), the best weights so far saved to model.npz."""
+    tc = run.cfg.train
+    ids, lens, y = make_batch(train, idx, run.table.shape[0] - 1)
+    loss, grads, _ = loss_and_grads(st.params, run.cfg.model, run.table, ids, lens, y, True, st.dropout_rng,
+                                    run.workers)
+    norm = clip_global_norm(grads, tc.clip_norm)
+    if not (np.isfinite(loss) and np.isfinite(norm)):
+        saved = None
+        if st.best is not None:
+            saved = Path(run.cfg.output.dir) / "model.npz"
+            run.classifier(st.best).save(saved)
+        raise _nan_error(tc, f"fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch + 1}", saved)
+    st.opt.step(st.params, grads)
+    st.loss_sum += loss * len(y)
+    st.loss_n += len(y)
+    st.batch += 1
+    st.seqs += len(y)
+    return len(y)
+
+
+def _nan_error(tc, where, saved) -> UserError:
+    kept = ("the best weights so far were saved to " + str(saved)) if saved else "no epoch had finished, nothing was saved"
+    return UserError(f"the loss became NaN/inf in {where}; lower train.lr (now {tc.lr}) or train.clip_norm "
+                     f"(now {tc.clip_norm}) and retrain; {kept}")
+
+
+def _end_epoch(run: _Run, st: _State, dev) -> bool:
+    """Close the epoch: its train loss, dev accuracy, best weights; True when early stopping says stop."""
+    tc = run.cfg.train
+    st.train_loss.append(st.loss_sum / max(st.loss_n, 1))
+    st.epoch, st.batch, st.loss_sum, st.loss_n = st.epoch + 1, 0, 0.0, 0
+    msg = f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
+    stop_now = False
+    if dev is not None and len(dev):
+        acc = accuracy(dev.y, run.classifier(st.params).predict_proba_encoded(dev).argmax(axis=1))
+        st.dev_accuracy.append(acc)
+        msg += f", dev accuracy {acc:.4f}"
+        if acc > st.best_acc:
+            st.best = {k: v.copy() for k, v in st.params.items()}
+            st.best_acc, st.best_epoch, st.bad_epochs = acc, st.epoch, 0
+        else:
+            st.bad_epochs += 1
+            stop_now = tc.patience > 0 and st.bad_epochs >= tc.patience
+    progress.say(msg)
+    if stop_now:
+        progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
+                     f"{st.best_epoch} ({st.best_acc:.4f}), its weights are kept")
+    return stop_now
+
+
+def _finish(run: _Run, st: _State, clf: Classifier, t_start: float) -> ClassifierRun:
+    """Write model.npz (the last fold's best weights) and metrics.json, remove the checkpoint."""
+    out = Path(run.cfg.output.dir)
+    clf.save(out / "model.npz")
+    metrics = _metrics(st, run.labels, run.coverage)
+    metrics["seconds"] = time.perf_counter() - t_start
+    atomic_write_json(out / "metrics.json", metrics)
+    run.ckpt.remove()
+    return ClassifierRun(out, clf, metrics)
 
 
 def _evaluate(clf, test, labels) -> dict:

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import progress
-from ..errors import StopFlag, UserError
+from ..errors import UserError
+from ..signals import StopFlag
 from ..text import ReadStats, iter_sentences, resolve_paths
 from ..vocab import Vocab
 

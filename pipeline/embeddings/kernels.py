@@ -184,27 +184,6 @@ def sgns_update_given_negatives(W_in, W_out, grad_buf, negatives, input_word, ou
     return loss
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def sgns_pair_update(W_in, W_out, grad_buf, noise_prob, noise_index, input_word, output_word,
-                     negative, alpha, rng_state):
-    """One positive pair (input_word = context, output_word = center) plus `negative` noise
-    draws; a draw equal to output_word is skipped (not redrawn), as in gensim.
-
-    Updates W_out rows in place, accumulates the input gradient in grad_buf (D,) and then
-    adds it to W_in[input_word]. Returns (pair loss float64, new rng_state).
-    """
-    grad_buf[:] = 0.0
-    loss = sgns_target_step(W_out, grad_buf, W_in, input_word, output_word, 1, alpha)
-    for _ in range(negative):
-        target, rng_state = draw_noise(noise_prob, noise_index, rng_state)
-        if target == output_word:
-            continue
-        loss += sgns_target_step(W_out, grad_buf, W_in, input_word, target, 0, alpha)
-    for d in range(W_in.shape[1]):
-        W_in[input_word, d] += grad_buf[d]
-    return loss, rng_state
-
-
 # ----------------------------------------------------------------------------- one sentence
 
 @njit(cache=True)
