@@ -38,7 +38,7 @@ Protocol:
 - Threads. PyTorch runs at each of `--torch-threads` (torch.set_num_threads, default 1 and 2) as separate sides;
   a cell and mode's PyTorch figure is its best thread count (the higher median), and the table says which won.
   Ours runs as train-rnn does: `--threads` Python threads over nogil kernels, BLAS limited to one thread per call
-  (model.blas_threads(1)). Two in-process pitfalls, both measured and avoided: warming PyTorch up inside
+  (threads.blas_threads(1)). Two in-process pitfalls, both measured and avoided: warming PyTorch up inside
   blas_threads(1), or launching Numba's thread pool (numba.set_num_threads), made PyTorch 10-40x slower for the
   rest of the process; so PyTorch always runs outside blas_threads and Numba's pool is never started.
 - Chunks of at least `--min-seconds` (1.0): a timed chunk runs whole passes over the pool until that much time
@@ -90,6 +90,7 @@ from pipeline.classifier import predict as P  # noqa: E402
 from pipeline.classifier.data import batch_order  # noqa: E402
 from pipeline.classifier.optim import Adam, clip_global_norm  # noqa: E402
 from pipeline.config import RNNModelConfig  # noqa: E402
+from pipeline.classifier.threads import blas_threads  # noqa: E402
 
 B, D, H, VOCAB, C = 64, 100, 128, 20_000, torch_rnn.B_CLASSES
 CELLS = ("elman", "lstm", "gru")
@@ -154,7 +155,7 @@ class Ours:
 
     def context(self):
         """Entered once around a chunk, not per pass: threadpoolctl scans the loaded libraries on every entry."""
-        return M.blas_threads(1)
+        return blas_threads(1)
 
     def run(self, mode, batches):
         if mode == "train":

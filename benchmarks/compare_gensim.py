@@ -95,7 +95,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import results  # noqa: E402  (benchmarks/results.py)
 from pipeline import progress  # noqa: E402
-from pipeline.errors import UserError, atomic_path, atomic_write_json, atomic_write_text  # noqa: E402
+from pipeline.atomicio import atomic_path, atomic_write_json, atomic_write_text  # noqa: E402
+from pipeline.errors import UserError  # noqa: E402
 
 KEYS = ("seconds", "train_seconds", "words_per_second", "peak_rss_mb", "loss", "wordsim353", "simlex999",
         "analogy")

@@ -26,12 +26,8 @@ seeds of 3 learned, lr 0.005: 2 / 3 / 3.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -40,8 +36,9 @@ from pipeline.classifier.optim import Adam, clip_global_norm
 from pipeline.classifier.threads import blas_threads
 from pipeline.config import RNNModelConfig
 
+import results  # benchmarks/results.py, the RESULTS.md writer (benchmarks/ is on sys.path)
+
 K, V, D, H = 2, 10, 16, 16
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 # (cell, T, forget bias, lr, steps): the settings of the facts in the module docstring
 SETTINGS = [("elman", 20, 1.0, 0.005, 1000), ("lstm", 20, 1.0, 0.005, 1000), ("gru", 20, 1.0, 0.005, 1000),
@@ -52,8 +49,8 @@ SECTION = "## Long memory (long_memory.py)"
 SECTION_TEXT = (f"{SECTION}\n\nSeeds whose best held-out accuracy exceeds 0.9 on the first-token task (the label is the "
                 "first of T tokens; see the script's docstring), with each seed's best accuracy. Deterministic: "
                 "the load does not change these figures.\n\n"
-                "| date | machine, load | command | cell | T | forget bias | lr | steps | seeds learned | best "
-                "accuracy per seed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+                + results.header("cell", "T", "forget bias", "lr", "steps", "seeds learned", "best accuracy per seed",
+                                 "command"))
 
 
 def train_first_token(cell, seed, steps, T=50, lr=0.02, batch=32, forget_bias=1.0):
@@ -91,8 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per setting")
     ap.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
-    load = f"load {os.getloadavg()[0]:.1f}"
-    stamp = f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
+    load = results.Load()
     t0 = time.perf_counter()
     rows = []
     print(f"{'cell':<6} {'T':>3} {'bias':>4} {'lr':>6} {'steps':>5}  learned  best accuracy per seed")
@@ -101,21 +97,13 @@ def main(argv=None) -> int:
         learned = sum(b > 0.9 for b in best)
         accs = " ".join(f"{b:.2f}" for b in best)
         print(f"{cell:<6} {T:>3} {bias:>4g} {lr:>6g} {steps:>5}  {learned:>2} of {args.seeds}  {accs}", flush=True)
-        rows.append(f"| {stamp} | {platform.node() or 'host'}, {os.cpu_count()} cores, "
-                    f"{load} | `benchmarks/long_memory.py --seeds {args.seeds}` | {cell} | {T} | {bias:g} | {lr:g} | {steps} | {learned} of {args.seeds} | {accs} |\n")
+        rows.append([cell, T, f"{bias:g}", f"{lr:g}", steps, f"{learned} of {args.seeds}", accs,
+                     f"`.venv/bin/python benchmarks/long_memory.py --seeds {args.seeds}`"])
     print(f"{time.perf_counter() - t0:.0f} s")
     if not args.no_results:
-        append_results(rows)
+        prefix = results.prefix(load)
+        print(f"appended rows to {results.append(SECTION, SECTION_TEXT, [results.row(prefix + r) for r in rows])}")
     return 0
-
-
-def append_results(rows) -> None:
-    """Insert `rows` at the end of this script's section of RESULTS.md (created when missing). Imported here,
-    not at the top, so that tests/test_long_memory.py imports the task without the writer."""
-    from pipeline.atomicio import atomic_write_text
-    from pipeline.results import insert_rows
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n"
-    atomic_write_text(RESULTS, insert_rows(text, SECTION, SECTION_TEXT, rows))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from pipeline.errors import atomic_write_text  # noqa: E402
+from pipeline.atomicio import atomic_write_text  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 TITLE = """# Benchmark results

@@ -20,15 +20,3 @@ class ConfigError(UserError):
 class Interrupted(Exception):
     """Raised by a driver after it saved a checkpoint on Ctrl-C / SIGTERM; the CLI exits with 130."""
 
-
-_MOVED = {"atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "remove_stale_temps"}
-
-
-def __getattr__(name):
-    # Compatibility: the atomic writers moved to atomicio.py, but code of other branches still imports them
-    # from here (embeddings/compare.py, benchmarks/bench_rnn.py, bench_memory.py, report_classification.py;
-    # on main also benchmarks/results.py and compare_gensim.py). Remove once those imports name atomicio.
-    if name in _MOVED:
-        from . import atomicio
-        return getattr(atomicio, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

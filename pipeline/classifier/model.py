@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import cells, kernels
-from .threads import _in_threads, _parts, _rows, blas_threads  # noqa: F401  (bench_rnn.py calls M.blas_threads)
+from .threads import _in_threads, _parts, _rows
 
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
