@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError, atomic_path
-from . import cells
+from . import recurrence
 from .model import GATES, _in_threads, _parts, _rows, blas_threads, directions, forward
 
 FORMAT_VERSION = 1
@@ -79,13 +79,13 @@ class Predictor:
             lo, hi = part
             rows = need[lo - start:hi - start]
             if "P" in self.params:
-                X = cells.project_rows(np.empty((hi - lo, self.params["P"].shape[0]), self.dtype), self.E, rows,
-                                       self.params["P"])
+                X = recurrence.project_rows(np.empty((hi - lo, self.params["P"].shape[0]), self.dtype), self.E,
+                                            rows, self.params["P"])
                 for pre, Z in self.ztab.items():
                     np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
             else:
                 for pre, Z in self.ztab.items():
-                    cells.project_rows(Z[lo:hi], self.E, rows, self.params[pre + "W"])
+                    recurrence.project_rows(Z[lo:hi], self.E, rows, self.params[pre + "W"])
 
         n = min(self.threads, need.size // 256)
         bounds = np.linspace(start, stop, max(n, 1) + 1).astype(np.int64)
