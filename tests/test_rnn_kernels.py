@@ -1,17 +1,60 @@
-"""Tests of the classifier's Numba kernels (pipeline/classifier/cells.py and kernels.py).
+"""Tests of the classifier's Numba kernels (pipeline/classifier/recurrence.py, cells.py and kernels.py).
 
 Three kinds: central finite-difference gradient checks in float64 (every parameter and the input X,
 every cell, both directions, every pooling, padded batches), plain NumPy reference loops against the
-jitted forward and truncated backward, and invariances (extra padding changes nothing).
+jitted forward and truncated backward, and invariances (extra padding changes nothing, inference equals
+the training forward). A fourth cell, the minimal gated unit, is defined HERE as one row-maths pair and one
+registration line and goes through every check the built-in cells do; the kernels load from Numba's disk
+cache in a new process, for a built-in cell and for that one.
 Run: .venv/bin/python -m pytest -q tests/test_rnn_kernels.py
 """
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from pipeline.classifier import cells, kernels
+from pipeline.classifier import cells, kernels, recurrence
 
-CELLS = ["elman_tanh", "elman_sigmoid", "lstm", "gru"]
-GATES = {"elman_tanh": 1, "elman_sigmoid": 1, "lstm": 4, "gru": 3}
+
+# ------------------------------------------------------------- a cell added from outside: minimal gated unit
+
+def mgu_row_forward(cell, h, c, zx, zh, cr, w):
+    """Minimal gated unit (Zhou et al. 2016), with the forget gate applied after the recurrent product, as
+    PyTorch's GRU applies its reset gate (so U h stays one GEMM per step): blocks f, n; biases b and b_h,
+    f = sigmoid(W_f x + b_f + U_f h + b_hf), n = tanh(W_n x + b_n + f (U_n h + b_hn)), h_t = (1 - f) h + f n.
+    Cache row (3H,) = f, n, U_n h + b_hn."""
+    b, b_h, dt, Hd = w[2], w[3], h.dtype, h.shape[0]
+    one = dt.type(1)
+    for j in range(Hd):
+        f = cells.sigmoid(zx[j] + b[j] + zh[j] + b_h[j], dt)
+        hn = zh[Hd + j] + b_h[Hd + j]
+        n = cells.tanh(zx[Hd + j] + b[Hd + j] + f * hn, dt)
+        h[j] = (one - f) * h[j] + f * n
+        cells.save(cr, j, Hd, (f, n, hn))
+
+
+def mgu_row_backward(cell, dzx, dz, dh_prev, dc_prev, dh, dc, h, h_prev, cr, cr_prev):
+    one, Hd = dh.dtype.type(1), dh.shape[0]
+    for j in range(Hd):
+        f, n, hn = cr[j], cr[Hd + j], cr[2 * Hd + j]
+        dn = dh[j] * f * (one - n * n)  # w.r.t. n's pre-activation
+        df = (dh[j] * (n - h_prev[j]) + dn * hn) * f * (one - f)  # f gates h_t and U_n h
+        dz[j], dz[Hd + j] = df, dn * f  # recurrent side
+        dzx[j] += df  # input side (split cell: the kernel adds dz to dL/d(U h) only)
+        dzx[Hd + j] += dn
+        dh_prev[j] = dh[j] * (one - f)  # the direct path (1 - f) h_{t-1}
+
+
+MGU = cells.register("mgu", 2, mgu_row_forward, mgu_row_backward, cache=3, split=True, direct=True)
+
+CELLS = ["elman_tanh", "elman_sigmoid", "lstm", "gru", "mgu"]
+HANDLES = {"elman_tanh": cells.ELMAN_TANH, "elman_sigmoid": cells.ELMAN_SIGMOID, "lstm": cells.LSTM,
+           "gru": cells.GRU, "mgu": MGU}
+GATES = {name: cell.gates for name, cell in HANDLES.items()}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -23,7 +66,7 @@ def make_params(cell, D, Hd, rng, dtype=np.float64, scale=0.5):
         "U": (rng.standard_normal((G, Hd)) * scale).astype(dtype),
         "b": (rng.standard_normal(G) * 0.1).astype(dtype),
     }
-    if cell == "gru":
+    if cell in ("gru", "mgu"):
         p["b_h"] = (rng.standard_normal(G) * 0.1).astype(dtype)
     return p
 
@@ -37,40 +80,27 @@ def make_batch(B, T, D, rng, lengths=None, dtype=np.float64):
     return X, lengths
 
 
-def forward(cell, p, X, lengths, reverse):
-    """Returns H_out and the cache tuple the matching backward expects."""
+def weights(p):
+    """(W, U, b, b_h) as the kernels take them; b_h with no rows for cells without it."""
+    return p["W"], p["U"], p["b"], p.get("b_h", np.zeros(0, p["W"].dtype))
+
+
+def forward(cell, p, X, lengths, reverse, train=True):
+    """Returns H_out and the cache backward expects (None when not train: the inference specialisation)."""
     B, T, _ = X.shape
     Hd = p["U"].shape[1]
-    H_out = np.zeros((B, T, Hd), X.dtype)
-    if cell.startswith("elman"):
-        act = cells.TANH if cell == "elman_tanh" else cells.SIGMOID
-        cells.elman_forward(H_out, X, lengths, p["W"], p["U"], p["b"], act, reverse)
-        return H_out, (act,)
-    if cell == "lstm":
-        C_out = np.zeros_like(H_out)
-        gates = np.zeros((B, T, 4 * Hd), X.dtype)
-        cells.lstm_forward(H_out, C_out, gates, X, lengths, p["W"], p["U"], p["b"], reverse)
-        return H_out, (C_out, gates)
-    gates = np.zeros((B, T, 3 * Hd), X.dtype)
-    Hn = np.zeros_like(H_out)
-    cells.gru_forward(H_out, gates, Hn, X, lengths, p["W"], p["U"], p["b"], p["b_h"], reverse)
-    return H_out, (gates, Hn)
+    H_out = np.full((B, T, Hd), np.nan, X.dtype)  # the kernel writes every entry, padding included
+    cache = np.full((B, T, HANDLES[cell].cache * Hd), np.nan, X.dtype) if train else None
+    recurrence.forward(H_out, cache, X, None, None, lengths, weights(p), HANDLES[cell], reverse)
+    return H_out, cache
 
 
 def backward(cell, p, X, lengths, reverse, H_out, cache, dH_out, bptt_steps=0, want_dX=True):
     """Returns a dict of gradients (fresh zeroed buffers, so accumulation equals assignment)."""
     g = {k: np.zeros_like(v) for k, v in p.items()}
     g["X"] = np.zeros_like(X) if want_dX else np.zeros((0,) + X.shape[1:], X.dtype)
-    W, U = p["W"], p["U"]
-    if cell.startswith("elman"):
-        cells.elman_backward(g["X"], g["W"], g["U"], g["b"], dH_out, H_out, X, lengths, W, U,
-                             cache[0], reverse, bptt_steps)
-    elif cell == "lstm":
-        cells.lstm_backward(g["X"], g["W"], g["U"], g["b"], dH_out, H_out, cache[0], cache[1], X,
-                            lengths, W, U, reverse, bptt_steps)
-    else:
-        cells.gru_backward(g["X"], g["W"], g["U"], g["b"], g["b_h"], dH_out, H_out, cache[0], cache[1],
-                           X, lengths, W, U, reverse, bptt_steps)
+    recurrence.backward(g["X"], weights(g), dH_out, H_out, cache, X, lengths, weights(p), HANDLES[cell], reverse,
+                        bptt_steps)
     return g
 
 
@@ -208,6 +238,10 @@ def reference_forward(cell, p, X, lengths, reverse):
                 i, f, g, o = sigmoid(a[:Hd]), sigmoid(a[Hd:2 * Hd]), np.tanh(a[2 * Hd:3 * Hd]), sigmoid(a[3 * Hd:])
                 c = f * c + i * g
                 h = o * np.tanh(c)
+            elif cell == "mgu":
+                gx, gh = W @ x + b, U @ h + p["b_h"]
+                f = sigmoid(gx[:Hd] + gh[:Hd])
+                h = (1 - f) * h + f * np.tanh(gx[Hd:] + f * gh[Hd:])
             else:
                 gx, gh = W @ x + b, U @ h + p["b_h"]
                 r = sigmoid(gx[:Hd] + gh[:Hd])
@@ -238,20 +272,27 @@ def test_forward_matches_numpy_reference(cell, reverse):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_forward_only_kernels_equal_forward(cell, dtype):
-    """lstm_infer / gru_infer (inference, no cache) give forward's H_out bit for bit, both directions."""
+@pytest.mark.parametrize("cell", CELLS)
+def test_inference_equals_training_forward(cell, dtype):
+    """The inference specialisation (no cache) gives the training forward's H_out bit for bit, both directions;
+    reading W x_t from a projected table (rows of E W^T, as predict.Predictor does) gives it too, up to the
+    GEMM's rounding."""
     rng = np.random.default_rng(12)
-    X, lengths = make_batch(5, 7, 4, rng, lengths=[7, 2, 1, 5, 7], dtype=dtype)
-    p = make_params(cell, 4, 6, rng, dtype=dtype)
+    V, D = 11, 4
+    E = rng.standard_normal((V, D)).astype(dtype)
+    ids = rng.integers(0, V, size=(5, 7)).astype(np.int32)
+    lengths = np.array([7, 2, 1, 5, 7], np.int32)
+    X = E[ids]
+    p = make_params(cell, D, 6, rng, dtype=dtype)
+    Ztab = recurrence.project_rows(np.empty((V, p["W"].shape[0]), dtype), E, np.arange(V), p["W"])
+    np.testing.assert_allclose(Ztab, E @ p["W"].T, rtol=1e-5 if dtype == np.float32 else 1e-12)
     for reverse in (False, True):
         H_out, _ = forward(cell, p, X, lengths, reverse)
-        H_inf = np.full_like(H_out, np.nan)
-        if cell == "lstm":
-            cells.lstm_infer(H_inf, X, lengths, p["W"], p["U"], p["b"], reverse)
-        else:
-            cells.gru_infer(H_inf, X, lengths, p["W"], p["U"], p["b"], p["b_h"], reverse)
-        assert np.array_equal(H_inf, H_out)
+        H_inf, cache = forward(cell, p, X, lengths, reverse, train=False)
+        assert cache is None and np.array_equal(H_inf, H_out)
+        H_tab = np.full_like(H_out, np.nan)
+        recurrence.forward(H_tab, None, None, ids, Ztab, lengths, weights(p), HANDLES[cell], reverse)
+        np.testing.assert_allclose(H_tab, H_out, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-13)
 
 
 # --------------------------------------------------------------------------------- 2. truncated BPTT
@@ -366,16 +407,17 @@ def test_backward_accumulates():
     rng = np.random.default_rng(1)
     X, lengths = make_batch(2, 4, 3, rng)
     p = make_params("lstm", 3, 2, rng)
-    H_out, (C_out, gates) = forward("lstm", p, X, lengths, False)
+    H_out, cache = forward("lstm", p, X, lengths, False)
     dout = rng.standard_normal(H_out.shape)
-    g = backward("lstm", p, X, lengths, False, H_out, (C_out, gates), dout)
+    g = backward("lstm", p, X, lengths, False, H_out, cache, dout)
     dX, dW, dU, db = g["X"].copy(), g["W"].copy(), g["U"].copy(), g["b"].copy()
-    cells.lstm_backward(dX, dW, dU, db, dout, H_out, C_out, gates, X, lengths, p["W"], p["U"], False, 0)
+    recurrence.backward(dX, (dW, dU, db, np.zeros(0)), dout, H_out, cache, X, lengths, weights(p), cells.LSTM,
+                        False, 0)
     np.testing.assert_allclose(dW, 2 * g["W"])
     np.testing.assert_allclose(dX, 2 * g["X"])
 
 
-@pytest.mark.parametrize("cell", ["elman_tanh", "lstm", "gru"])
+@pytest.mark.parametrize("cell", ["elman_tanh", "lstm", "gru", "mgu"])
 def test_backward_without_input_gradient(cell):
     """A dX with no rows (layer 0 on the frozen table) skips dL/dX and leaves every other gradient as it is."""
     rng = np.random.default_rng(2)
@@ -414,3 +456,55 @@ def test_softmax_cross_entropy_against_numpy_and_finite_differences():
     loss32 = kernels.softmax_cross_entropy(np.zeros((B, C), np.float32), np.zeros((B, C), np.float32),
                                            logits.astype(np.float32), labels)
     np.testing.assert_allclose(loss32, loss, rtol=1e-5)
+
+
+# ------------------------------------------------------------------- 6. cell registry and Numba's disk cache
+
+def test_register_keeps_one_cell_per_name():
+    assert cells.register("mgu", 2, mgu_row_forward, mgu_row_backward, cache=3, split=True, direct=True) is MGU
+    with pytest.raises(ValueError, match="already registered"):
+        cells.register("mgu", 2, mgu_row_forward, lambda *a: None)
+
+
+def test_cell_type_changes_with_the_row_maths_source(tmp_path, monkeypatch):
+    """Numba's cache checks only recurrence.py; a cell's type (part of the cache key) carries a digest of
+    the files of its row functions and of the modules they call, so editing either recompiles."""
+    (tmp_path / "helper_mod.py").write_text("def act(x):\n    return x\n")
+    row = "import helper_mod\n\ndef fwd(cell, h, c, zx, zh, cr, w):\n    h[0] = helper_mod.act(zx[0])\n"
+    (tmp_path / "row_mod.py").write_text(row)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import row_mod
+    d0 = cells._digest(row_mod.fwd)
+    (tmp_path / "helper_mod.py").write_text("def act(x):\n    return 2 * x\n")
+    d1 = cells._digest(row_mod.fwd)
+    (tmp_path / "row_mod.py").write_text(row + "# edited\n")
+    d2 = cells._digest(row_mod.fwd)
+    assert len({d0, d1, d2}) == 3 and cells._digest(row_mod.fwd) == d2
+
+
+_CACHE_PROBE = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import test_rnn_kernels as t
+from pipeline.classifier import recurrence
+rng = np.random.default_rng(0)
+for name in ("lstm", "mgu"):  # float64, as the tests above: cached already unless this test runs alone
+    X, lengths = t.make_batch(3, 4, 2, rng)
+    p = t.make_params(name, 2, 3, rng)
+    H_out, cache = t.forward(name, p, X, lengths, False)
+    t.forward(name, p, X, lengths, False, train=False)
+    t.backward(name, p, X, lengths, False, H_out, cache, np.ones_like(H_out))
+print(json.dumps({k: [sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values())]
+                  for k, f in (("forward", recurrence.forward), ("backward", recurrence.backward))}))
+"""
+
+
+def test_kernels_load_from_numba_cache_in_a_new_process():
+    """cache=True holds with the cell as an argument (no function address in the cache key) and weights
+    as tuples: a second fresh process compiles nothing, for a built-in cell and for the test's MGU."""
+    tests = str(Path(__file__).resolve().parent)
+    env = dict(os.environ, NUMBA_DISABLE_JIT="0")
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _CACHE_PROBE, tests], env=env, check=True,
+                                      capture_output=True, text=True).stdout.splitlines()[-1]) for _ in range(2)]
+    assert runs[1] == {"forward": [4, 0], "backward": [2, 0]}, runs

@@ -1,68 +1,157 @@
-"""Recurrent cells for the sentence classifier: Elman, LSTM and GRU, forward beside backward.
+"""The recurrent cells: Elman, LSTM and GRU, each a pair of functions on ONE row, forward beside backward.
 
-Numba kernels on plain arrays (no package imports, no config, no I/O). Shape legend, used everywhere here:
+The kernels (recurrence.py) run the steps, the GEMMs, the packing and BPTT for every cell; a cell only turns
+one row's pre-activations into its next state, and back. Shapes (legend of recurrence.py): H hidden size,
+G = gates x H, E extra state, Q cache row; zx = W x_t and zh = U h_{t-1} (G,) arrive without biases.
+Weights are the tuple w = (W (G, D), U (G, H), b (G,), b_h (G,), or (0,) for cells without b_h).
 
-    B = batch size, T = padded time steps, D = input size, H = hidden size, G = gate rows (H, 4H or 3H)
-
-Formulas
-- Elman (the project's seed notation): z_t = U h_{t-1} + W x_t + b, h_t = f(z_t), f = tanh or sigmoid.
-  W (H, D), U (H, H), b (H,).
-- LSTM, PyTorch nn.LSTM conventions, gate blocks in the order i, f, g, o; W (4H, D), U (4H, H), b (4H,):
-  i, f, o = sigmoid(.), g = tanh(.), c_t = f c_{t-1} + i g, h_t = o tanh(c_t). (PyTorch's two biases
-  b_ih + b_hh are one bias b here; the driver initialises the forget block b[H:2H] to 1.)
-- GRU, Cho et al. 2014 with PyTorch nn.GRU conventions, blocks r, z, n; W (3H, D), U (3H, H) and TWO
-  biases, b (3H,) on the input side and b_h (3H,) on the recurrent side, because the reset gate multiplies
-  the recurrent part of the candidate including its bias:
+Formulas (PyTorch's conventions, so weights map one to one onto nn.RNN / nn.LSTM / nn.GRU):
+- Elman (the project's seed notation): z_t = U h_{t-1} + W x_t + b, h_t = f(z_t), f = tanh or sigmoid (two
+  registered cells). Nothing cached: backward reads h_t (f' = 1 - h^2, or h (1 - h)).
+- LSTM, gate blocks in the order i, f, g, o: a = W x_t + U h_{t-1} + b, i, f, o = sigmoid(a_i, a_f, a_o),
+  g = tanh(a_g), c_t = f c_{t-1} + i g, h_t = o tanh(c_t). PyTorch's two biases b_ih + b_hh are one bias b
+  (the driver sets the forget block b[H:2H] to 1). Extra state c (E = H); cache row (5H,) = i, f, g, o, c_t.
+  Both recurrent paths, U h_{t-1} and f c_{t-1}, count as one step for truncated BPTT.
+- GRU (Cho et al. 2014), blocks r, z, n, with TWO biases, b on the input side and b_h on the recurrent side,
+  because the reset gate multiplies the recurrent part with its bias:
   r = sigmoid(W_r x + b_r + U_r h + b_hr), z = sigmoid(W_z x + b_z + U_z h + b_hz),
-  n = tanh(W_n x + b_n + r (U_n h + b_hn)), h_t = (1 - z) n + z h_{t-1}.
-  h_0 = 0 (and c_0 = 0) for every cell.
+  n = tanh(W_n x + b_n + r (U_n h + b_hn)), h_t = (1 - z) n + z h_{t-1}. Cache row (4H,) = r, z, n,
+  U_n h + b_hn. U h enters apart from W x ("split"), and z h_{t-1} is a "direct" path besides U.
 
-Variable lengths: step t of row b is real when t < lengths[b]; padding steps change no state and no
-gradient, and their outputs (and cache entries) are 0. With reverse=True a row runs from t = lengths[b]-1
-down to 0; outputs still land at their original positions t.
+Choices. float32 uses a rational tanh (and sigmoid(x) = (1 + tanh(x/2)) / 2) that vectorises; float64, the
+dtype of the gradient checks, keeps np.tanh. A forward row makes ONE pass over j, all gate blocks of unit j
+together (no gate buffer between passes). Rows are inlined into the kernels at compile time.
 
-Speed layout. The real steps are packed in step order (rows longest-first), so the input projection of
-every real step is ONE GEMM, (N, D) @ W^T with N = sum(lengths), and backward does dW = dZ^T X,
-dU = dZ^T H_prev, dX = dZ W as single GEMMs on packed rows; only the recurrent (n_s, H) @ (H, G) product
-runs per step, on the n_s rows still running, against a contiguous copy of U^T (20% faster than the
-strided view). This beat a prange-over-batch version with per-row mat-vecs (Elman 20k vs 15k seq/s
-forward, LSTM 4.0k vs 2.4k). Gate non-linearities use a rational tanh that vectorises in float32 (see
-_TANH_P); the LSTM and GRU compute all the gates of one row in ONE pass over j (no gate buffer between
-passes): the LSTM's inference kernel went from 6.8 to 5.3 ms per batch on a 20k-row projected table read
-at random, 5.9 to 5.7 ms on a small one (B=64, H=128, one thread, best of 9, 2026-11-27; same outputs bit
-for bit). Backward skips dL/dX of layer 0 (the table is frozen; see _input_grads), and float32 kernels
-subtract from a float32 `one`, not 1.0 (which promoted the whole expression to float64).
-
-Threads. Every kernel is nogil: model.py and predict.py use two or more cores by running parts of a batch
-(training) or whole batches (inference) in Python threads, each kernel's BLAS calls on one thread. Numba's
-own pool (prange) is avoided: launching it made an in-process PyTorch 10x slower in the benchmark. Keep the
-BLAS on one thread (OPENBLAS_NUM_THREADS=1 / threadpoolctl): two BLAS threads on the small per-step GEMMs
-ran 4x slower. Profile of the LSTM's inference at B=64, H=128, MR-like lengths, one thread (2026-11-26,
-idle machine): input GEMM + gather 3.5 ms, per-step GEMMs 5.0 ms (6.4 on the strided U^T), gate loops
-5.0 ms (scalar; the tanh loop alone 3.5 -> 0.6 ms once vectorised). With layer 0's input read from a
-projected table (predict.Predictor) the batch took 10.8 ms on one thread with scalar gates, 7.4 ms
-vectorised, 4.7 ms wall on two threads.
-
-Truncated BPTT (bptt_steps = k > 0): the gradient that ENTERS at output step t (dH_out[:, t]) crosses at
-most k recurrent connections, i.e. it reaches the pre-activations of steps t, t-1, ..., t-k (in the
-direction's own order) and nothing earlier. It is exact per entry point, implemented with k+1 gradient
-carriers, one per number of crossings (cost grows with k). bptt_steps = 0 is full BPTT.
+Adding a cell: write `<cell>_row_forward` and `<cell>_row_backward` with the signatures of the stubs
+row_forward / row_backward below and `register` them (bottom of this file); tests/test_rnn_kernels.py adds
+a minimal gated unit that way, from the test file.
 """
+import hashlib
+import inspect
+
 import numpy as np
-from numba import njit, types
-from numba.extending import overload, register_jitable
+from numba import types
+from numba.extending import NativeValue, models, overload, register_jitable, register_model, typeof_impl, unbox
 
-TANH = 0  # activation codes of the Elman cell
-SIGMOID = 1
+# ----------------------------------------------------------------------------------------------------------
+# The row interface: what the kernels call, for a cell chosen by its type at compile time
 
 
-# tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9 (clamped beyond): our own least-squares rational fit, max abs
-# error 2e-8, below float32 resolution near 1. It vectorises (8 lanes) only when it stays in float32 and
-# nothing can raise: float32 constants, np.minimum/np.maximum for the clamp (Python's min/max with float
-# literals promoted every gate to float64 and kept the loop scalar) and error_model="numpy" on the kernels
-# (Numba's default checks every division for zero, a branch per element). Measured on the LSTM's gate
-# loop (1,350 rows x 640 values, one batch): 3.5 ms scalar -> 0.6 ms vectorised; libm's tanhf/expf do
-# not vectorise at all. float64 (the gradient checks) keeps the exact np.tanh, so references match to 1e-12.
+def row_forward(cell, h, c, zx, zh, cr, w):
+    """One step of one row: h (H,) and c (E,) hold h_{t-1}, c_{t-1} and receive h_t, c_t (in place); zx, zh (G,)
+    are W x_t and U h_{t-1}, no biases; w the weights. Training writes the cache row cr (Q,) with `save`;
+    in inference cr is None, a compile-time constant: `save` then generates no code."""
+
+
+def row_backward(cell, dzx, dz, dh_prev, dc_prev, dh, dc, h, h_prev, cr, cr_prev):
+    """One step of one row for one gradient carrier, from dh (H,) = dL/dh_t and dc (E,) = dL/dc_t:
+    dz (G,) <- dL/d(U h_{t-1}) (the kernel sums it into dL/d(W x_t) too, unless the cell is split, whose row
+    then adds its input side into dzx (G,)); dh_prev (H,) <- dL/dh_{t-1} by the direct path (direct cells
+    only); dc_prev (E,) <- dL/dc_{t-1}. Reads h, h_prev (H,) and the cache rows cr, cr_prev (Q,) of steps
+    t and t-1 (zeros before the first step)."""
+
+
+def save(cr, j, Hd, values):
+    """cr[q * Hd + j] = values[q] for each q: the cache entries of unit j; no code at all when cr is None."""
+
+
+def cell_layout(cell):
+    """(extra, split, direct) of the cell, as compile-time constants."""
+
+
+class CellType(types.Dummy):
+    """Numba type of a Cell: one type per (name, digest of its row maths), hence one compiled kernel each."""
+
+    def __init__(self, name, digest):
+        self.cell_name, self.digest = name, digest
+        super().__init__(f"Cell({name}, {digest})")
+
+
+class Cell:
+    """A cell as the kernels see it: G = gates x H, E = extra x H, Q = cache x H; split: U h enters apart
+    from W x (so dL/d(U h) gets its own array); direct: h_t depends on h_{t-1} outside U as well."""
+
+    def __init__(self, name, gates, row_forward, row_backward, extra=0, cache=0, split=False, direct=False):
+        self.name, self.gates, self.extra, self.cache = name, gates, extra, cache
+        self.split, self.direct, self.row_forward, self.row_backward = split, direct, row_forward, row_backward
+        self.numba_type = CellType(name, _digest(row_forward, row_backward))
+
+    def __repr__(self):
+        return f"Cell({self.name!r}, gates={self.gates}, extra={self.extra}, cache={self.cache})"
+
+
+_CELLS = {}  # name -> Cell, read by the overloads below when a kernel compiles
+
+
+def register(name, gates, row_forward, row_backward, extra=0, cache=0, split=False, direct=False) -> Cell:
+    """Make a cell known to the kernels; returns the handle they take as their `cell` argument."""
+    cell = Cell(name, gates, row_forward, row_backward, extra, cache, split, direct)
+    old = _CELLS.setdefault(name, cell)
+    if vars(old) != vars(cell):
+        raise ValueError(f"a different cell is already registered as {name!r}")
+    return old
+
+
+def _digest(*functions):
+    """sha1 of the files defining `functions` and the modules and functions they name (NumPy and Numba
+    aside). Numba's disk cache checks only the kernel's own file, recurrence.py; this digest is in the
+    cell's type, hence in the cache key, so an edited row function compiles afresh."""
+    files = set()
+    for fn in functions:
+        files.add(fn.__code__.co_filename)
+        for name in fn.__code__.co_names:
+            obj = fn.__globals__.get(name)
+            mod = obj if inspect.ismodule(obj) else inspect.getmodule(obj) if callable(obj) else None
+            if getattr(mod, "__file__", None) and mod.__name__.split(".")[0] not in ("numpy", "numba"):
+                files.add(mod.__file__)
+    sha = hashlib.sha1()
+    for path in sorted(files):
+        with open(path, "rb") as f:
+            sha.update(f.read())
+    return sha.hexdigest()[:16]
+
+
+# A Cell crosses into jitted code as its type alone: no data at run time (a first-class function would put an
+# address into the cache key and compile again in every process).
+register_model(CellType)(models.OpaqueModel)
+typeof_impl.register(Cell)(lambda val, c: val.numba_type)
+unbox(CellType)(lambda typ, obj, c: NativeValue(c.context.get_dummy_value()))
+
+
+@overload(row_forward, inline="always")
+def _row_forward_impl(cell, h, c, zx, zh, cr, w):
+    return _CELLS[cell.cell_name].row_forward
+
+
+@overload(row_backward, inline="always")
+def _row_backward_impl(cell, dzx, dz, dh_prev, dc_prev, dh, dc, h, h_prev, cr, cr_prev):
+    return _CELLS[cell.cell_name].row_backward
+
+
+@overload(cell_layout)
+def _cell_layout_impl(cell):
+    spec = _CELLS[cell.cell_name]
+    layout = (spec.extra, spec.split, spec.direct)
+    return lambda cell: layout
+
+
+@overload(save, inline="always")
+def _save_impl(cr, j, Hd, values):
+    if isinstance(cr, types.NoneType):
+        return lambda cr, j, Hd, values: None
+    # one store per value at a constant offset: a loop over the tuple kept the row's j loop from vectorising
+    code = "def store(cr, j, Hd, values):\n" + "".join(f"    cr[{q} * Hd + j] = values[{q}]\n"
+                                                      for q in range(len(values)))
+    scope = {}
+    exec(code, scope)
+    return scope["store"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Activations. tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9, clamped beyond: a least-squares rational fit, max abs
+# error 2e-8 (below float32 resolution near 1). It vectorises only in pure float32 with nothing that can
+# raise: float32 constants, np.minimum/np.maximum for the clamp (Python's min/max with float literals promote
+# to float64), error_model="numpy" on the kernels. libm's tanhf does not vectorise.
 _TANH_P = tuple(np.float32(v) for v in (0.9999999064507668, 0.13372936897656687, 0.0034862705633633305,
                                          2.0466666521936835e-05, 1.3177058805213804e-08))
 _TANH_Q = tuple(np.float32(v) for v in (1.0, 0.4670623375790806, 0.02584079873807659, 0.00032708741034623696,
@@ -80,481 +169,123 @@ def _tanh_rational(x):
     return x * p / q
 
 
-def _tanh(x, dtype):
-    """tanh for arrays of the given dtype: rational fit for float32, exact np.tanh otherwise."""
+def tanh(x, dtype):
+    """tanh in the dtype's precision: the rational fit for float32, np.tanh otherwise."""
     return np.tanh(x)
 
 
-@overload(_tanh, jit_options={"cache": True, "error_model": "numpy"})
+@overload(tanh, jit_options={"cache": True, "error_model": "numpy"})
 def _tanh_overload(x, dtype):
     if isinstance(dtype, types.DType) and dtype.dtype == types.float32:
         return lambda x, dtype: _tanh_rational(x)
     return lambda x, dtype: np.tanh(x)
 
 
-def _sigmoid(x, dtype):
-    """sigmoid(x) = (1 + tanh(x / 2)) / 2, in the dtype's precision (see _tanh)."""
+def sigmoid(x, dtype):
+    """sigmoid(x) = (1 + tanh(x / 2)) / 2, in the dtype's precision (see tanh)."""
     return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
-@overload(_sigmoid, jit_options={"cache": True, "error_model": "numpy"})
+@overload(sigmoid, jit_options={"cache": True, "error_model": "numpy"})
 def _sigmoid_overload(x, dtype):
     if isinstance(dtype, types.DType) and dtype.dtype == types.float32:
         return lambda x, dtype: _F32_HALF * _tanh_rational(_F32_HALF * x) + _F32_HALF
     return lambda x, dtype: 0.5 * np.tanh(0.5 * x) + 0.5
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _step_order(lengths, T, reverse):
-    """Packing of the real steps in "step order", the layout of every GEMM here.
-
-    order (B,): rows longest-first (stable), so the rows running at step s are order[:n_active[s]].
-    Packed row p = offsets[s] + k holds step s of row order[k]; N = offsets[-1] = sum(lengths).
-    src (N,): flat index row*T + t of packed row p in a (B*T, .) array; src_prev (N,): the same for
-    the step before (-1 at a row's first step), used to gather H_prev for dU.
-    """
-    B = lengths.shape[0]
-    order = np.arange(B)  # insertion sort, stable; B is small
-    for i in range(1, B):
-        row = order[i]
-        pos = i
-        while pos > 0 and lengths[order[pos - 1]] < lengths[row]:
-            order[pos] = order[pos - 1]
-            pos -= 1
-        order[pos] = row
-    n_steps = lengths[order[0]] if B > 0 else 0
-    n_active = np.zeros(n_steps, np.int64)  # (n_steps,), non-increasing
-    for row in range(B):
-        for s in range(lengths[row]):
-            n_active[s] += 1
-    offsets = np.zeros(n_steps + 1, np.int64)
-    offsets[1:] = np.cumsum(n_active)
-    src = np.empty(offsets[n_steps], np.int64)
-    src_prev = np.empty(offsets[n_steps], np.int64)
-    for s in range(n_steps):
-        for k in range(n_active[s]):
-            row = order[k]
-            src[offsets[s] + k] = row * T + _time_index(lengths[row], s, reverse)
-            src_prev[offsets[s] + k] = row * T + _time_index(lengths[row], s - 1, reverse) if s > 0 else -1
-    return order, n_active, offsets, src, src_prev
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _time_index(length, s, reverse):
-    """Original position of the direction's s-th step."""
-    return length - 1 - s if reverse else s
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gather_rows(A, index):
-    """(len(index), A.shape[1]) copy of the rows A[index], zero where index < 0."""
-    out = np.zeros((index.shape[0], A.shape[1]), A.dtype)
-    for p in range(index.shape[0]):
-        if index[p] >= 0:
-            out[p] = A[index[p]]
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _add(y, x):
-    """y += x on 1-D views; an explicit loop compiles much faster than an array expression."""
-    for i in range(y.shape[0]):
-        y[i] += x[i]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _add_2d(Y, A):
-    """Y += A for 2-D arrays (gradient buffers += GEMM results)."""
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] += A[i, j]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _add_column_sums(db, dZ):
-    """db (G,) += sum over rows of dZ (N, G)."""
-    for r in range(dZ.shape[0]):
-        for j in range(dZ.shape[1]):
-            db[j] += dZ[r, j]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _input_grads(dX, dW, db, dZ, X, W, src):
-    """dW += dZ^T X, db += sum dZ, dX += dZ W as single GEMMs on packed rows; dZ (N, G), X (B, T, D).
-    A dX with no rows means dL/dX is not wanted (layer 0 reads the frozen table: no GEMM, no scatter)."""
-    B, T, D = X.shape
-    X2 = X.reshape(B * T, D)
-    _add_2d(dW, np.dot(dZ.T, _gather_rows(X2, src)))
-    _add_column_sums(db, dZ)
-    if dX.shape[0] == 0:
-        return
-    dXp = np.dot(dZ, W)  # (N, D)
-    dX2 = dX.reshape(B * T, D)
-    for p in range(src.shape[0]):
-        _add(dX2[src[p]], dXp[p])
-
-
 # ----------------------------------------------------------------------------------------------------------
-# Elman
+# Elman: h_t = f(U h_{t-1} + W x_t + b)
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def elman_forward(H_out, X, lengths, W, U, b, activation, reverse):
-    """H_out (B, T, H) <- h_t at real steps, 0 at padding. H_out is also the whole cache."""
-    B, T, D = X.shape
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, H) all real steps, one GEMM
-    return _elman_steps(H_out, Zx, np.arange(Zx.shape[0]), order, n_active, offsets, lengths, U, b,
-                        activation, reverse)
+def _elman(use_sigmoid):
+    """The Elman pair with f = sigmoid (use_sigmoid) or tanh, a compile-time constant of the pair."""
 
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def elman_infer_table(H_out, ids, Ztab, lengths, U, b, activation, reverse):
-    """elman_forward's H_out with the input part W x_t read from Ztab[ids[row, t]] (see project_rows)."""
-    T = ids.shape[1]
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    return _elman_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, activation,
-                        reverse)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _elman_steps(H_out, Zsrc, zrow, order, n_active, offsets, lengths, U, b, activation, reverse):
-    """The recurrence; Zsrc[zrow[p]] is W x of packed step p (from the GEMM, or from a projected table)."""
-    Hd = U.shape[1]
-    B = lengths.shape[0]
-    h = np.zeros((B, Hd), Zsrc.dtype)  # (B, H) state in step order
-    Zh = np.empty((B, Hd), Zsrc.dtype)  # (B, H) U h_{t-1} in step order
-    H_out[:] = 0
-    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
-    for s in range(n_active.shape[0]):
-        n = n_active[s]
-        np.dot(h[:n], Ut, Zh[:n])
-        for k in range(n):
-            row = order[k]
-            t = _time_index(lengths[row], s, reverse)
-            zx, zh, hk, out = Zsrc[zrow[offsets[s] + k]], Zh[k], h[k], H_out[row, t]  # (H,) views
-            if activation == TANH:
-                for j in range(Hd):
-                    hk[j] = _tanh(zx[j] + zh[j] + b[j], Zsrc.dtype)
-            else:
-                for j in range(Hd):
-                    hk[j] = _sigmoid(zx[j] + zh[j] + b[j], Zsrc.dtype)
-            out[:] = hk
-    return H_out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def elman_backward(dX, dW, dU, db, dH_out, H_out, X, lengths, W, U, activation, reverse, bptt_steps):
-    """Accumulate dX (B,T,D), dW, dU, db from dH_out (B,T,H), the gradient on every step's output (dX with no
-    rows: not wanted, see _input_grads)."""
-    one = X.dtype.type(1)  # 1.0 would promote float32 to float64 and keep the loop scalar
-    B, T, D = X.shape
-    Hd = W.shape[0]
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    K = 1 if bptt_steps <= 0 else bptt_steps + 1  # gradient carriers, carrier a has crossed a steps
-    carry = np.zeros((K, B, Hd), X.dtype)  # dL/dh_t per carrier, step order
-    dz_a = np.zeros((K, B, Hd), X.dtype)  # dL/dz_t per carrier, step order
-    dZ = np.zeros((src.shape[0], Hd), X.dtype)  # dL/dz_t summed over carriers, packed
-    for s in range(n_active.shape[0] - 1, -1, -1):
-        n = n_active[s]
-        for k in range(n):
-            row = order[k]
-            t = _time_index(lengths[row], s, reverse)
-            hrow, dzrow = H_out[row, t], dZ[offsets[s] + k]  # (H,) views
-            if K == 1:
-                _add(carry[0, k], dH_out[row, t])  # full BPTT: one carrier, the gradient enters it
-            else:
-                carry[0, k] = dH_out[row, t]  # truncated: a fresh carrier for this entry point
-            for a in range(K):
-                ca, za = carry[a, k], dz_a[a, k]
-                if activation == TANH:
-                    for j in range(Hd):
-                        za[j] = ca[j] * (one - hrow[j] * hrow[j])
-                else:
-                    for j in range(Hd):
-                        za[j] = ca[j] * hrow[j] * (one - hrow[j])
-                _add(dzrow, za)
-        # through the recurrent matrix: dL/dh_{t-1} = dz_t U; the oldest carrier is dropped
-        if K == 1:
-            np.dot(dz_a[0, :n], U, carry[0, :n])
+    def elman_row_forward(cell, h, c, zx, zh, cr, w):
+        b, dt = w[2], h.dtype
+        if use_sigmoid:
+            for j in range(h.shape[0]):
+                h[j] = sigmoid(zx[j] + zh[j] + b[j], dt)
         else:
-            for a in range(K - 1, 0, -1):
-                np.dot(dz_a[a - 1, :n], U, carry[a, :n])
-    _input_grads(dX, dW, db, dZ, X, W, src)
-    _add_2d(dU, np.dot(dZ.T, _gather_rows(H_out.reshape(B * T, Hd), src_prev)))
+            for j in range(h.shape[0]):
+                h[j] = tanh(zx[j] + zh[j] + b[j], dt)
 
-
-# ----------------------------------------------------------------------------------------------------------
-# LSTM
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def lstm_forward(H_out, C_out, gates, X, lengths, W, U, b, reverse):
-    """H_out, C_out (B,T,H) <- h_t, c_t; gates (B,T,4H) <- activated i, f, g, o. Cache = (C_out, gates)."""
-    B, T, D = X.shape
-    Hd = U.shape[1]
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 4H) all real steps, one GEMM
-    h = np.zeros((B, Hd), X.dtype)  # step order
-    c = np.zeros((B, Hd), X.dtype)
-    Zh = np.empty((B, 4 * Hd), X.dtype)
-    H_out[:] = 0
-    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
-    C_out[:] = 0
-    gates[:] = 0
-    for s in range(n_active.shape[0]):
-        n = n_active[s]
-        np.dot(h[:n], Ut, Zh[:n])
-        for k in range(n):
-            row = order[k]
-            t = _time_index(lengths[row], s, reverse)
-            zx, zh, gt = Zx[offsets[s] + k], Zh[k], gates[row, t]  # (4H,) views
-            hk, ck = h[k], c[k]  # (H,) views
-            for j in range(Hd):  # one pass over the four gate blocks, as in _lstm_infer_steps
-                i_j = _sigmoid(zx[j] + zh[j] + b[j], X.dtype)
-                f_j = _sigmoid(zx[Hd + j] + zh[Hd + j] + b[Hd + j], X.dtype)
-                g_j = _tanh(zx[2 * Hd + j] + zh[2 * Hd + j] + b[2 * Hd + j], X.dtype)
-                o_j = _sigmoid(zx[3 * Hd + j] + zh[3 * Hd + j] + b[3 * Hd + j], X.dtype)
-                gt[j], gt[Hd + j], gt[2 * Hd + j], gt[3 * Hd + j] = i_j, f_j, g_j, o_j
-                ck[j] = f_j * ck[j] + i_j * g_j
-                hk[j] = o_j * _tanh(ck[j], X.dtype)
-            C_out[row, t] = ck
-            H_out[row, t] = hk
-    return H_out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def lstm_backward(dX, dW, dU, db, dH_out, H_out, C_out, gates, X, lengths, W, U, reverse, bptt_steps):
-    """Accumulate dX, dW, dU, db; both recurrent paths (U h_{t-1} and f c_{t-1}) count as one step."""
-    one = X.dtype.type(1)  # 1.0 would promote float32 to float64 and keep the loop scalar
-    B, T, D = X.shape
-    Hd = U.shape[1]
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    K = 1 if bptt_steps <= 0 else bptt_steps + 1
-    carry_h = np.zeros((K, B, Hd), X.dtype)  # dL/dh_t per carrier, step order
-    carry_c = np.zeros((K, B, Hd), X.dtype)  # dL/dc_t arriving from step t+1 per carrier
-    next_c = np.zeros((K, B, Hd), X.dtype)  # dL/dc_{t-1} produced at this step
-    dz_a = np.zeros((K, B, 4 * Hd), X.dtype)
-    dZ = np.zeros((src.shape[0], 4 * Hd), X.dtype)  # packed
-    zero_h = np.zeros(Hd, X.dtype)
-    for s in range(n_active.shape[0] - 1, -1, -1):
-        n = n_active[s]
-        for k in range(n):
-            row = order[k]
-            L = lengths[row]
-            t = _time_index(L, s, reverse)
-            gt, crow, dzrow = gates[row, t], C_out[row, t], dZ[offsets[s] + k]  # views
-            c_prev = C_out[row, _time_index(L, s - 1, reverse)] if s > 0 else zero_h  # (H,)
-            if K == 1:
-                _add(carry_h[0, k], dH_out[row, t])
-            else:
-                carry_h[0, k] = dH_out[row, t]
-                carry_c[0, k] = 0.0
-            for a in range(K):
-                dh, dc_in, za, dc_out = carry_h[a, k], carry_c[a, k], dz_a[a, k], next_c[a, k]
-                for j in range(Hd):
-                    ig, fg, gg, og = gt[j], gt[Hd + j], gt[2 * Hd + j], gt[3 * Hd + j]
-                    tc = _tanh(crow[j], X.dtype)
-                    dc = dc_in[j] + dh[j] * og * (one - tc * tc)
-                    za[j] = dc * gg * ig * (one - ig)
-                    za[Hd + j] = dc * c_prev[j] * fg * (one - fg)
-                    za[2 * Hd + j] = dc * ig * (one - gg * gg)
-                    za[3 * Hd + j] = dh[j] * tc * og * (one - og)
-                    dc_out[j] = dc * fg
-                _add(dzrow, za)
-        if K == 1:
-            np.dot(dz_a[0, :n], U, carry_h[0, :n])
-            carry_c[0, :n] = next_c[0, :n]
+    def elman_row_backward(cell, dzx, dz, dh_prev, dc_prev, dh, dc, h, h_prev, cr, cr_prev):
+        one = dh.dtype.type(1)  # 1.0 would promote float32 to float64 and keep the loop scalar
+        if use_sigmoid:
+            for j in range(h.shape[0]):
+                dz[j] = dh[j] * h[j] * (one - h[j])  # f' = h (1 - h)
         else:
-            for a in range(K - 1, 0, -1):
-                np.dot(dz_a[a - 1, :n], U, carry_h[a, :n])
-                carry_c[a, :n] = next_c[a - 1, :n]
-    _input_grads(dX, dW, db, dZ, X, W, src)
-    _add_2d(dU, np.dot(dZ.T, _gather_rows(H_out.reshape(B * T, Hd), src_prev)))
+            for j in range(h.shape[0]):
+                dz[j] = dh[j] * (one - h[j] * h[j])  # f' = 1 - h^2
+
+    return elman_row_forward, elman_row_backward
 
 
 # ----------------------------------------------------------------------------------------------------------
-# GRU
+# LSTM: blocks i, f, g, o; cache row = i, f, g, o, c_t
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def gru_forward(H_out, gates, Hn, X, lengths, W, U, b, b_h, reverse):
-    """H_out (B,T,H) <- h_t; gates (B,T,3H) <- r, z, n; Hn (B,T,H) <- U_n h_{t-1} + b_hn. Cache = (gates, Hn)."""
-    one = X.dtype.type(1)  # 1.0 would promote float32 to float64 and keep the loop scalar
-    B, T, D = X.shape
-    Hd = U.shape[1]
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 3H) all real steps, one GEMM
-    h = np.zeros((B, Hd), X.dtype)
-    Zh = np.empty((B, 3 * Hd), X.dtype)
-    H_out[:] = 0
-    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
-    gates[:] = 0
-    Hn[:] = 0
-    for s in range(n_active.shape[0]):
-        n = n_active[s]
-        np.dot(h[:n], Ut, Zh[:n])
-        for k in range(n):
-            row = order[k]
-            t = _time_index(lengths[row], s, reverse)
-            zx, zh, gt, hn, hk = Zx[offsets[s] + k], Zh[k], gates[row, t], Hn[row, t], h[k]  # views
-            for q in range(2 * Hd):  # r and z
-                gt[q] = _sigmoid(zx[q] + b[q] + zh[q] + b_h[q], X.dtype)
-            for j in range(Hd):
-                hn[j] = zh[2 * Hd + j] + b_h[2 * Hd + j]
-                gt[2 * Hd + j] = _tanh(zx[2 * Hd + j] + b[2 * Hd + j] + gt[j] * hn[j], X.dtype)
-                hk[j] = (one - gt[Hd + j]) * gt[2 * Hd + j] + gt[Hd + j] * hk[j]
-            H_out[row, t] = hk
-    return H_out
+def lstm_row_forward(cell, h, c, zx, zh, cr, w):
+    b, dt, Hd = w[2], h.dtype, h.shape[0]
+    for j in range(Hd):
+        i = sigmoid(zx[j] + zh[j] + b[j], dt)
+        f = sigmoid(zx[Hd + j] + zh[Hd + j] + b[Hd + j], dt)
+        g = tanh(zx[2 * Hd + j] + zh[2 * Hd + j] + b[2 * Hd + j], dt)
+        o = sigmoid(zx[3 * Hd + j] + zh[3 * Hd + j] + b[3 * Hd + j], dt)
+        c[j] = f * c[j] + i * g
+        h[j] = o * tanh(c[j], dt)
+        save(cr, j, Hd, (i, f, g, o, c[j]))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def gru_backward(dX, dW, dU, db, db_h, dH_out, H_out, gates, Hn, X, lengths, W, U, reverse, bptt_steps):
-    """Accumulate dX, dW, dU, db, db_h; the direct path z h_{t-1} and U h_{t-1} each count as one step."""
-    one = X.dtype.type(1)  # 1.0 would promote float32 to float64 and keep the loop scalar
-    B, T, D = X.shape
-    Hd = U.shape[1]
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    K = 1 if bptt_steps <= 0 else bptt_steps + 1
-    carry = np.zeros((K, B, Hd), X.dtype)  # dL/dh_t per carrier, step order
-    direct = np.zeros((K, B, Hd), X.dtype)  # dL/dh_{t-1} through z h_{t-1}
-    da_a = np.zeros((K, B, 3 * Hd), X.dtype)  # dL/d(U h_{t-1} + b_h) per carrier
-    dZx = np.zeros((src.shape[0], 3 * Hd), X.dtype)  # dL/d(W x_t + b), packed
-    dA = np.zeros((src.shape[0], 3 * Hd), X.dtype)  # dL/d(U h_{t-1} + b_h), packed
-    zero_h = np.zeros(Hd, X.dtype)
-    for s in range(n_active.shape[0] - 1, -1, -1):
-        n = n_active[s]
-        for k in range(n):
-            row = order[k]
-            L = lengths[row]
-            t = _time_index(L, s, reverse)
-            gt, hn, dzx, da = gates[row, t], Hn[row, t], dZx[offsets[s] + k], dA[offsets[s] + k]  # views
-            h_prev = H_out[row, _time_index(L, s - 1, reverse)] if s > 0 else zero_h  # (H,)
-            if K == 1:
-                _add(carry[0, k], dH_out[row, t])
-            else:
-                carry[0, k] = dH_out[row, t]
-            for a in range(K):
-                dh, ga, dd = carry[a, k], da_a[a, k], direct[a, k]
-                for j in range(Hd):
-                    rg, zg, ng = gt[j], gt[Hd + j], gt[2 * Hd + j]
-                    dn = dh[j] * (one - zg) * (one - ng * ng)  # w.r.t. n's pre-activation
-                    ga[j] = dn * hn[j] * rg * (one - rg)  # r
-                    ga[Hd + j] = dh[j] * (h_prev[j] - ng) * zg * (one - zg)  # z
-                    ga[2 * Hd + j] = dn * rg  # n, recurrent side: inside r (U_n h + b_hn)
-                    dzx[2 * Hd + j] += dn
-                    dd[j] = dh[j] * zg
-                for q in range(2 * Hd):
-                    dzx[q] += ga[q]
-                _add(da, ga)
-        if K == 1:
-            np.dot(da_a[0, :n], U, carry[0, :n])
-            for k in range(n):
-                _add(carry[0, k], direct[0, k])
-        else:
-            for a in range(K - 1, 0, -1):
-                np.dot(da_a[a - 1, :n], U, carry[a, :n])
-                for k in range(n):
-                    _add(carry[a, k], direct[a - 1, k])
-    _input_grads(dX, dW, db, dZx, X, W, src)
-    _add_2d(dU, np.dot(dA.T, _gather_rows(H_out.reshape(B * T, Hd), src_prev)))
-    _add_column_sums(db_h, dA)
+def lstm_row_backward(cell, dzx, dz, dh_prev, dc_prev, dh, dc, h, h_prev, cr, cr_prev):
+    one, dt, Hd = dh.dtype.type(1), dh.dtype, dh.shape[0]
+    for j in range(Hd):
+        i, f, g, o = cr[j], cr[Hd + j], cr[2 * Hd + j], cr[3 * Hd + j]
+        tc = tanh(cr[4 * Hd + j], dt)  # tanh(c_t)
+        dct = dc[j] + dh[j] * o * (one - tc * tc)  # dL/dc_t: from step t+1 and through h_t
+        dz[j] = dct * g * i * (one - i)
+        dz[Hd + j] = dct * cr_prev[4 * Hd + j] * f * (one - f)  # c_{t-1} from the previous cache row
+        dz[2 * Hd + j] = dct * i * (one - g * g)
+        dz[3 * Hd + j] = dh[j] * tc * o * (one - o)
+        dc_prev[j] = dct * f
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Forward only (inference): same arithmetic as lstm_forward / gru_forward, but no cache for backward: the
-# gates of a step live in one (4H,) / (3H,) scratch row and c_t only in the running state, so the (B, T, 4H)
-# arrays are neither zeroed nor written. Two ways in: from the inputs X (one GEMM for W x, as in training),
-# or *_infer_table, from a projected table Ztab whose row w is W E[w] for the frozen table E: with the
-# table frozen, W x_t depends on the word only, so inference reads a row instead of multiplying
-# (predict.Predictor fills the rows a batch needs, once per model).
+# GRU: blocks r, z, n; cache row = r, z, n, U_n h_{t-1} + b_hn
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def project_rows(Z, E, rows, W):
-    """Z (n, G) <- E[rows] W^T: rows of a projected table, for the ids `rows` (n,) of the frozen table E.
-    Gather and GEMM in one call without the GIL. Before this kernel the gather was numpy fancy indexing,
-    which holds the GIL: two threads filling 10k rows took 10.5 ms against 10.9 on one (Elman, 2026-11-27)."""
-    np.dot(_gather_rows(E, rows), W.T, Z)
-    return Z
+def gru_row_forward(cell, h, c, zx, zh, cr, w):
+    b, b_h, dt, Hd = w[2], w[3], h.dtype, h.shape[0]
+    one = dt.type(1)
+    for j in range(Hd):
+        r = sigmoid(zx[j] + b[j] + zh[j] + b_h[j], dt)
+        z = sigmoid(zx[Hd + j] + b[Hd + j] + zh[Hd + j] + b_h[Hd + j], dt)
+        hn = zh[2 * Hd + j] + b_h[2 * Hd + j]
+        n = tanh(zx[2 * Hd + j] + b[2 * Hd + j] + r * hn, dt)
+        h[j] = (one - z) * n + z * h[j]
+        save(cr, j, Hd, (r, z, n, hn))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def lstm_infer(H_out, X, lengths, W, U, b, reverse):
-    """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to lstm_forward's H_out."""
-    B, T, D = X.shape
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 4H) all real steps, one GEMM
-    return _lstm_infer_steps(H_out, Zx, np.arange(Zx.shape[0]), order, n_active, offsets, lengths, U, b, reverse)
+def gru_row_backward(cell, dzx, dz, dh_prev, dc_prev, dh, dc, h, h_prev, cr, cr_prev):
+    one, Hd = dh.dtype.type(1), dh.shape[0]
+    for j in range(Hd):
+        r, z, n, hn = cr[j], cr[Hd + j], cr[2 * Hd + j], cr[3 * Hd + j]
+        dn = dh[j] * (one - z) * (one - n * n)  # w.r.t. n's pre-activation
+        dz[j] = dn * hn * r * (one - r)  # recurrent side (U h + b_h) of r, z, n
+        dz[Hd + j] = dh[j] * (h_prev[j] - n) * z * (one - z)
+        dz[2 * Hd + j] = dn * r  # U_n h + b_hn sits inside r (.)
+        dzx[2 * Hd + j] += dn  # input side of n: W_n x + b_n is outside r (.)
+        dh_prev[j] = dh[j] * z  # the direct path z h_{t-1}
+    for q in range(2 * Hd):  # input side of r and z: the same as their recurrent side
+        dzx[q] += dz[q]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def lstm_infer_table(H_out, ids, Ztab, lengths, U, b, reverse):
-    """lstm_infer's H_out with W x_t read from Ztab[ids[row, t]]."""
-    order, n_active, offsets, src, src_prev = _step_order(lengths, ids.shape[1], reverse)
-    return _lstm_infer_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, reverse)
+# ----------------------------------------------------------------------------------------------------------
+# The registered cells: the handles the kernels take as `cell`
+
+ELMAN_TANH = register("elman_tanh", 1, *_elman(False))
+ELMAN_SIGMOID = register("elman_sigmoid", 1, *_elman(True))
+LSTM = register("lstm", 4, lstm_row_forward, lstm_row_backward, extra=1, cache=5)
+GRU = register("gru", 3, gru_row_forward, gru_row_backward, cache=4, split=True, direct=True)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lstm_infer_steps(H_out, Zsrc, zrow, order, n_active, offsets, lengths, U, b, reverse):
-    Hd = U.shape[1]
-    B = lengths.shape[0]
-    dt = Zsrc.dtype
-    h = np.zeros((B, Hd), dt)  # step order
-    c = np.zeros((B, Hd), dt)
-    Zh = np.empty((B, 4 * Hd), dt)
-    H_out[:] = 0
-    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
-    for s in range(n_active.shape[0]):
-        n = n_active[s]
-        np.dot(h[:n], Ut, Zh[:n])
-        for k in range(n):
-            zx, zh, hk, ck = Zsrc[zrow[offsets[s] + k]], Zh[k], h[k], c[k]
-            for j in range(Hd):  # one pass over the four gate blocks (no gate buffer): see "Speed layout"
-                i_j = _sigmoid(zx[j] + zh[j] + b[j], dt)
-                f_j = _sigmoid(zx[Hd + j] + zh[Hd + j] + b[Hd + j], dt)
-                g_j = _tanh(zx[2 * Hd + j] + zh[2 * Hd + j] + b[2 * Hd + j], dt)
-                o_j = _sigmoid(zx[3 * Hd + j] + zh[3 * Hd + j] + b[3 * Hd + j], dt)
-                ck[j] = f_j * ck[j] + i_j * g_j
-                hk[j] = o_j * _tanh(ck[j], dt)
-            row = order[k]
-            H_out[row, _time_index(lengths[row], s, reverse)] = hk
-    return H_out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def gru_infer(H_out, X, lengths, W, U, b, b_h, reverse):
-    """H_out (B,T,H) <- h_t at real steps, 0 at padding; equal to gru_forward's H_out."""
-    B, T, D = X.shape
-    order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    Zx = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, 3H) all real steps, one GEMM
-    return _gru_infer_steps(H_out, Zx, np.arange(Zx.shape[0]), order, n_active, offsets, lengths, U, b, b_h,
-                            reverse)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def gru_infer_table(H_out, ids, Ztab, lengths, U, b, b_h, reverse):
-    """gru_infer's H_out with W x_t read from Ztab[ids[row, t]]."""
-    order, n_active, offsets, src, src_prev = _step_order(lengths, ids.shape[1], reverse)
-    return _gru_infer_steps(H_out, Ztab, ids.ravel()[src], order, n_active, offsets, lengths, U, b, b_h, reverse)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gru_infer_steps(H_out, Zsrc, zrow, order, n_active, offsets, lengths, U, b, b_h, reverse):
-    one = Zsrc.dtype.type(1)  # 1.0 would promote float32 to float64 and keep the loop scalar
-    Hd = U.shape[1]
-    B = lengths.shape[0]
-    dt = Zsrc.dtype
-    h = np.zeros((B, Hd), dt)
-    Zh = np.empty((B, 3 * Hd), dt)
-    H_out[:] = 0
-    Ut = np.ascontiguousarray(U.T)  # (H, G): per-step GEMMs 20% faster than on the strided view
-    for s in range(n_active.shape[0]):
-        n = n_active[s]
-        np.dot(h[:n], Ut, Zh[:n])
-        for k in range(n):
-            zx, zh, hk = Zsrc[zrow[offsets[s] + k]], Zh[k], h[k]
-            for j in range(Hd):  # one pass over the three gate blocks, as in _lstm_infer_steps
-                r_j = _sigmoid(zx[j] + b[j] + zh[j] + b_h[j], dt)
-                z_j = _sigmoid(zx[Hd + j] + b[Hd + j] + zh[Hd + j] + b_h[Hd + j], dt)
-                n_j = _tanh(zx[2 * Hd + j] + b[2 * Hd + j] + r_j * (zh[2 * Hd + j] + b_h[2 * Hd + j]), dt)
-                hk[j] = (one - z_j) * n_j + z_j * hk[j]
-            row = order[k]
-            H_out[row, _time_index(lengths[row], s, reverse)] = hk
-    return H_out
+def get(cell: str, activation: str = "tanh") -> Cell:
+    """The handle of a configured cell: "elman" (with its activation), "lstm" or "gru"."""
+    return {"lstm": LSTM, "gru": GRU}.get(cell) or (ELMAN_SIGMOID if activation == "sigmoid" else ELMAN_TANH)

@@ -1,6 +1,6 @@
 """Pooling, output layer and softmax cross-entropy for the sentence classifier; forward beside backward.
 
-The recurrent cells (elman / lstm / gru) live in `pipeline/classifier/cells.py`; this module holds what
+The recurrent cells (elman / lstm / gru) live in `cells.py`, run by `recurrence.py`; this module holds what
 comes after them. Numba kernels on plain arrays; argument order: arrays written, read-only arrays, then
 sizes and flags. Backward kernels ACCUMULATE (+=) into gradient buffers that the driver zeroes once a step.
 

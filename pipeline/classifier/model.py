@@ -2,7 +2,8 @@
 
     x_t = E[id_t]                      frozen lookup table (V+2, D): an index, never a one-hot product
     x_t <- P x_t                       optional trainable projection P (projection, D)
-    h_t = cell(x_t, h_{t-1})           per layer and direction (cells.py: elman / lstm / gru);
+    h_t = cell(x_t, h_{t-1})           per layer and direction (cells.py: elman / lstm / gru,
+                                       run by recurrence.py);
                                        layer l+1 reads layer l's states, both directions concatenated (2H)
     r   = pool(h_1..h_L)               last / mean / max over the real steps, per direction, concatenated
     r  <- r * mask / (1 - p)           inverted dropout, training only
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cells, kernels
+from . import cells, kernels, recurrence
 from .threads import _in_threads, _parts, _rows
 
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
@@ -75,60 +76,35 @@ def init_params(mc, D: int, C: int, seed: int, dtype=np.float32) -> dict:
 # ---------------------------------------------------------------------------------------------------
 # Forward and backward through the whole model
 # ---------------------------------------------------------------------------------------------------
+def _weights(params, pre, dtype):
+    """(W, U, b, b_h) of one layer and direction; b_h has no rows for cells without it (not the GRU)."""
+    b_h = params.get(pre + "b_h")
+    return params[pre + "W"], params[pre + "U"], params[pre + "b"], np.zeros(0, dtype) if b_h is None else b_h
+
+
 def _cell_forward(mc, params, pre, X, lengths, reverse, keep_cache=True):
-    """H_out (B, T, H) and the cell's cache tuple (None without keep_cache: the forward-only kernels)."""
+    """H_out (B, T, H) and the cell's cache (B, T, Q) (None without keep_cache: inference, no cache written)."""
     B, T, _ = X.shape
-    H = mc.hidden_size
-    W, U, b = params[pre + "W"], params[pre + "U"], params[pre + "b"]
-    H_out = np.empty((B, T, H), X.dtype)
-    if mc.cell == "elman":
-        act = cells.TANH if mc.activation == "tanh" else cells.SIGMOID
-        cells.elman_forward(H_out, X, lengths, W, U, b, act, reverse)
-        return H_out, (act,)
-    if not keep_cache:
-        if mc.cell == "lstm":
-            cells.lstm_infer(H_out, X, lengths, W, U, b, reverse)
-        else:
-            cells.gru_infer(H_out, X, lengths, W, U, b, params[pre + "b_h"], reverse)
-        return H_out, None
-    if mc.cell == "lstm":
-        C_out = np.empty((B, T, H), X.dtype)
-        gates = np.empty((B, T, 4 * H), X.dtype)
-        cells.lstm_forward(H_out, C_out, gates, X, lengths, W, U, b, reverse)
-        return H_out, (C_out, gates)
-    gates = np.empty((B, T, 3 * H), X.dtype)
-    Hn = np.empty((B, T, H), X.dtype)
-    cells.gru_forward(H_out, gates, Hn, X, lengths, W, U, b, params[pre + "b_h"], reverse)
-    return H_out, (gates, Hn)
+    cell = cells.get(mc.cell, mc.activation)
+    H_out = np.empty((B, T, mc.hidden_size), X.dtype)
+    cache = np.empty((B, T, cell.cache * mc.hidden_size), X.dtype) if keep_cache else None
+    recurrence.forward(H_out, cache, X, None, None, lengths, _weights(params, pre, X.dtype), cell, reverse)
+    return H_out, cache
 
 
 def _cell_infer_table(mc, params, pre, ids, Ztab, lengths, reverse):
     """H_out (B, T, H) of layer 0, W x_t read from the projected table (Predictor)."""
     B, T = ids.shape
     H_out = np.empty((B, T, mc.hidden_size), Ztab.dtype)
-    U, b = params[pre + "U"], params[pre + "b"]
-    if mc.cell == "elman":
-        act = cells.TANH if mc.activation == "tanh" else cells.SIGMOID
-        cells.elman_infer_table(H_out, ids, Ztab, lengths, U, b, act, reverse)
-    elif mc.cell == "lstm":
-        cells.lstm_infer_table(H_out, ids, Ztab, lengths, U, b, reverse)
-    else:
-        cells.gru_infer_table(H_out, ids, Ztab, lengths, U, b, params[pre + "b_h"], reverse)
+    recurrence.forward(H_out, None, None, ids, Ztab, lengths, _weights(params, pre, Ztab.dtype),
+                       cells.get(mc.cell, mc.activation), reverse)
     return H_out
 
 
 def _cell_backward(mc, params, grads, pre, dX, dH_out, H_out, cache, X, lengths, reverse):
     """Accumulate the cell's parameter gradients into `grads` and dL/dX into dX."""
-    W, U = params[pre + "W"], params[pre + "U"]
-    dW, dU, db = grads[pre + "W"], grads[pre + "U"], grads[pre + "b"]
-    k = mc.bptt_steps
-    if mc.cell == "elman":
-        cells.elman_backward(dX, dW, dU, db, dH_out, H_out, X, lengths, W, U, cache[0], reverse, k)
-    elif mc.cell == "lstm":
-        cells.lstm_backward(dX, dW, dU, db, dH_out, H_out, cache[0], cache[1], X, lengths, W, U, reverse, k)
-    else:
-        cells.gru_backward(dX, dW, dU, db, grads[pre + "b_h"], dH_out, H_out, cache[0], cache[1], X, lengths,
-                           W, U, reverse, k)
+    recurrence.backward(dX, _weights(grads, pre, X.dtype), dH_out, H_out, cache, X, lengths,
+                        _weights(params, pre, X.dtype), cells.get(mc.cell, mc.activation), reverse, mc.bptt_steps)
 
 
 def _pool_forward(mc, H_out, lengths, reverse):
@@ -157,8 +133,8 @@ def _pool_backward(mc, dH_out, dR, lengths, argmax, reverse):
 
 def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=True, mask=None, ztab=None):
     """logits (B, C) and the cache `backward` consumes. ids (B, T) int32 rows of `table`, lengths (B,).
-    keep_cache=False (inference: predict, evaluation) runs the forward-only LSTM/GRU kernels, which store
-    no gates (measured 15% faster for the LSTM at B=64, H=128); its cache cannot go to `backward`.
+    keep_cache=False (inference: predict, evaluation) runs the recurrence without its cache (no gates
+    stored); its cache cannot go to `backward`.
     Dropout (train=True): `mask` (B, H_r) if given, else drawn from `rng` (see dropout_mask).
     ztab (inference only): {"l0.fwd.": Ztab, ...}, layer 0's projected tables (Predictor), which replace
     the gather and the input GEMM of layer 0."""

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import cells
+from . import recurrence
 from .model import GATES, directions, forward
 from .modelfile import load_model, save_model
 from .threads import _in_threads, _parts, _rows, blas_threads
@@ -72,13 +72,13 @@ class Predictor:
             lo, hi = part
             rows = need[lo - start:hi - start]
             if "P" in self.params:
-                X = cells.project_rows(np.empty((hi - lo, self.params["P"].shape[0]), self.dtype), self.E, rows,
-                                       self.params["P"])
+                X = recurrence.project_rows(np.empty((hi - lo, self.params["P"].shape[0]), self.dtype), self.E,
+                                            rows, self.params["P"])
                 for pre, Z in self.ztab.items():
                     np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
             else:
                 for pre, Z in self.ztab.items():
-                    cells.project_rows(Z[lo:hi], self.E, rows, self.params[pre + "W"])
+                    recurrence.project_rows(Z[lo:hi], self.E, rows, self.params[pre + "W"])
 
         n = min(self.threads, need.size // 256)
         bounds = np.linspace(start, stop, max(n, 1) + 1).astype(np.int64)
