@@ -8,10 +8,10 @@
 
 Both estimators and both functions run the same drivers (embeddings/train.py, classifier/train.py) through
 the same two functions (library.py): the command is a thin layer that builds the config from --config /
---set, calls `train_embeddings` / `train_rnn`, and prints. The functions take a config (a YAML path, a dict of sections, or the config
-object), write the run directory of its `output.dir` and return the run (`.out`, `.vectors` or
-`.classifier`, `.metrics`); they show progress unless `verbose=False`. Ctrl-C saves a checkpoint and raises
-Interrupted; `resume=True` continues from it.
+--set, calls `train_embeddings` / `train_rnn`, and prints. The functions take a config (a YAML path, a dict
+of sections, or the config object), write the run directory of its `output.dir` and return the run (`.out`,
+`.vectors` or `.classifier`, `.metrics`); they show progress unless `verbose=False`. Ctrl-C saves a
+checkpoint and raises Interrupted; `resume=True` continues from it.
 """
 from __future__ import annotations
 

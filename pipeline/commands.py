@@ -121,13 +121,15 @@ def _format(labels, probs, reason, fmt, k) -> str:
     return best + "".join(f"\tp_{labels[j]}={probs[j]:.4f}" for j in order)
 
 
-def _note_skipped(skipped, where) -> None:
+def _note_skipped(skipped, unit) -> None:
+    """One note on stderr: how many inputs (lines or arguments) were not labelled, why, and which."""
     parts = []
     for reason, numbers in skipped.items():
         if numbers:
+            s = "s" if len(numbers) > 1 else ""
+            what = f"empty {unit}{s}" if reason == "empty line" else f"{unit}{s} with no known word"
             shown = ", ".join(map(str, numbers[:SHOWN])) + (", ..." if len(numbers) > SHOWN else "")
-            parts.append(f"{len(numbers)} {'with ' + reason if reason == 'no known word' else reason + 's'}"
-                         f" ({where}{'s' if len(numbers) > 1 else ''} {shown})")
+            parts.append(f"{len(numbers)} {what} ({unit}{s} {shown})")
     if parts:
         print(f"note: not labelled (empty label in the output): {'; '.join(parts)}", file=sys.stderr)
 
