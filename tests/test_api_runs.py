@@ -64,3 +64,17 @@ def test_train_embeddings_from_yaml_and_word2vec_resume(tmp_path, monkeypatch):
     monkeypatch.delenv(TEST_HOOK)
     assert (tmp_path / "w2v" / "checkpoint.npz").is_file()
     assert Word2Vec(**options, resume=True).wv.vectors.tobytes() == expected
+
+
+def test_public_names_and_version():
+    """Every name of pipeline.__all__ resolves; `import pipeline` loads neither scikit-learn nor Numba."""
+    import subprocess
+    import sys
+    from importlib import metadata
+    assert pipeline.__version__ == metadata.version("pipeline")
+    for name in pipeline.__all__:
+        assert getattr(pipeline, name) is not None, name
+    assert pipeline.KeyedVectors is pipeline.WordVectors
+    code = "import sys, pipeline; print(sorted(m for m in ('sklearn', 'numba') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
