@@ -14,7 +14,7 @@ from sklearn.utils import estimator_checks as checks
 
 from pipeline import KeyedVectors, RNNClassifier
 from pipeline.cli import main
-from pipeline.config import RNNModelConfig, RNNTrainConfig
+from pipeline.config import LabelledDataConfig, RNNModelConfig, RNNTrainConfig, VectorsConfig
 
 GOOD, BAD, FILLER = ["good", "great", "fine"], ["bad", "awful", "dull"], ["the", "film", "was", "a", "plot"]
 FAST = dict(hidden_size=6, epochs=6, batch_size=8, lr=0.02, workers=1, seed=2)
@@ -124,7 +124,11 @@ def test_parameters_are_the_config_options_with_its_defaults():
     for cls in (RNNModelConfig, RNNTrainConfig):
         for f in dataclasses.fields(cls):
             assert defaults[f.name] == getattr(cls(), f.name), f.name
-    assert defaults["validation_fraction"] == 0.1 and defaults["vectors"] == "runs/embeddings/vectors.bin"
+    v = VectorsConfig()
+    assert (defaults["vectors"], defaults["unk"], defaults["max_words"], defaults["vectors_binary"]) == \
+        (v.path, v.unk, v.max_words, v.binary)
+    assert defaults["validation_fraction"] == LabelledDataConfig().dev_fraction
+    assert defaults["seed"] == LabelledDataConfig().seed == RNNTrainConfig().seed       # seed is both
 
 
 def test_cross_val_score(wv, data):

@@ -79,6 +79,9 @@ def test_run_directory_written_saved_and_loaded(tmp_path):
     assert back.metrics["loss"] == model.metrics["loss"]
     with pytest.raises(UserError, match="no vectors.bin"):
         Word2Vec.load(tmp_path / "nothing")
+    (tmp_path / "copy" / "history.csv").write_text("epoch,loss,words_per_second\n1,3.5,1000.5\n2,2.9,1200\n")
+    assert back.history == [{"epoch": 1, "loss": 3.5, "words_per_second": 1000.5},
+                            {"epoch": 2, "loss": 2.9, "words_per_second": 1200}]     # a run's table when it has one
 
 
 def test_temporary_run_directory_goes_with_the_model(tmp_path):
@@ -95,13 +98,15 @@ def test_temporary_run_directory_goes_with_the_model(tmp_path):
 
 def test_config_then_keywords():
     model = Word2Vec(sentences=[["a", "b", "c"]] * 20, config={"train": {"epochs": 3, "window": 2}}, epochs=1,
-                     min_count=1, vector_size=4, workers=1, evaluate=False)
+                     min_count=1, vector_size=4, workers=1, evaluate=False, sg=1, hs=0)     # gensim's sg, hs
     assert (model.config.train.epochs, model.config.train.window) == (1, 2)
 
 
 @pytest.mark.parametrize("kwargs, error, needles", [
     (dict(sentences=[["a"]], vector_sise=3), TypeError, ["vector_sise", "did you mean 'vector_size'"]),
     (dict(sentences=[["a"]], vector_size=-3), ValueError, ["vector_size", "positive"]),
+    (dict(sentences=[["a"]], sg=0), UserError, ["CBOW", "not implemented"]),
+    (dict(sentences=[["a"]], hs=1), UserError, ["hierarchical softmax"]),
     (dict(sentences=[["a"]], window="wide"), ValueError, ["window", "whole number"]),
     (dict(sentences=[["a"]], corpus_file=LEE), UserError, ["not both"]),
     (dict(), UserError, ["nothing to train on"]),

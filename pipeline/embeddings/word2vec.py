@@ -15,7 +15,8 @@ Every option of configs/embeddings.yaml is a keyword, by its own name (`vector_s
 (output.dir); `Word2Vec.OPTIONS` lists them. Training is `library.train_embeddings`, the very call
 `pipeline train-embeddings` makes, so the same config and seed with one worker give the same vectors.
 
-Where we differ from gensim: `sentences` is read once, in order (the corpus is encoded to disk in one pass),
+gensim's `sg=1` and `hs=0` are accepted (that is the model); `sg=0` and `hs=1` are refused. Where we differ
+from gensim: `sentences` is read once, in order (the corpus is encoded to disk in one pass),
 so a generator is fine; its tokens are lower-cased when `lowercase` is true (the default), as a file's are,
 so that stage two, which lower-cases new text the same way, finds them; `pattern` applies to files only.
 Without `output_dir` the run directory (vectors.bin, vocab.tsv, config.yaml, metrics.json) lives in a
@@ -24,6 +25,7 @@ as the command writes it, and `resume=True` continues an interrupted run from it
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import inspect
 import json
@@ -63,6 +65,7 @@ class Word2Vec:
     def _config(self, sentences, corpus_file, config, options, resume):
         """(resolved EmbeddingsConfig, whether its output.dir is a temporary folder)."""
         opts = dict(options)
+        _gensim_only(opts)
         if sentences is not None and corpus_file is not None:
             raise OptionError("give sentences= (token lists) or corpus_file= (files), not both")
         if corpus_file is not None:
@@ -106,7 +109,12 @@ class Word2Vec:
 
     @property
     def history(self) -> list:
-        """One dict per epoch: {"epoch", "loss" (mean negative log-likelihood per pair), "pairs"}."""
+        """One dict per epoch: the rows of the run directory's history.csv when it has one, else {"epoch",
+        "loss" (mean negative log-likelihood per trained pair), "pairs"} from metrics.json."""
+        table = self._run_dir / "history.csv"
+        if table.is_file():
+            with open(table, newline="", encoding="utf-8") as f:
+                return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
         loss, pairs = self.metrics.get("loss", []), self.metrics.get("pairs", [])
         return [{"epoch": e + 1, "loss": l, "pairs": p} for e, (l, p) in enumerate(zip(loss, pairs))]
 
@@ -141,6 +149,24 @@ class Word2Vec:
         self = cls.__new__(cls)
         self._adopt(cfg, load_vectors(path / "vectors.bin"), metrics, path, temporary=False)
         return self
+
+
+def _number(text):
+    """A CSV cell as an int or float when it is one."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except (TypeError, ValueError):
+            pass
+    return text
+
+
+def _gensim_only(options: dict) -> None:
+    """Accept gensim's sg=1 and hs=0 (what this model is) and drop them; refuse what it is not."""
+    for name, ours, what in (("sg", 1, "sg=0 (CBOW)"), ("hs", 0, "hs=1 (hierarchical softmax)")):
+        if name in options and options.pop(name) != ours:
+            raise OptionError(f"{what} is not implemented: pipeline trains skip-gram with negative sampling "
+                              f"(gensim's sg=1, hs=0)")
 
 
 def _signature() -> inspect.Signature:
