@@ -10,9 +10,11 @@ TEXT   ?=
 VECTORS ?= runs/embeddings/vectors.bin
 MODEL  ?= runs/rnn/model.npz
 SETARGS = $(foreach s,$(SET),--set $(s))
+# QUIET=1: no progress bars or status lines (pipeline --quiet)
+Q       = $(if $(filter 1 yes true,$(QUIET)),--quiet)
 
-.PHONY: install train-embeddings train-rnn evaluate neighbors predict demo data test test-slow \
-        bench compare-gensim report clean
+.PHONY: install train-embeddings train-rnn evaluate neighbors export predict evaluate-classifier demo data \
+        test test-slow bench compare-gensim report clean
 
 install: $(STAMP)
 
@@ -22,19 +24,29 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 train-embeddings: $(STAMP)
-	$(BIN)/pipeline train-embeddings --config $(or $(CONFIG),configs/embeddings.yaml) $(SETARGS)
+	$(BIN)/pipeline $(Q) train-embeddings --config $(or $(CONFIG),configs/embeddings.yaml) $(SETARGS)
 
 train-rnn: $(STAMP)
-	$(BIN)/pipeline train-rnn --config $(or $(CONFIG),configs/rnn.yaml) $(SETARGS)
+	$(BIN)/pipeline $(Q) train-rnn --config $(or $(CONFIG),configs/rnn.yaml) $(SETARGS)
 
 evaluate: $(STAMP)
-	$(BIN)/pipeline evaluate-embeddings --vectors $(VECTORS)
+	$(BIN)/pipeline $(Q) evaluate-embeddings --vectors $(VECTORS)
 
 neighbors: $(STAMP)
-	$(BIN)/pipeline neighbors --vectors $(VECTORS) $(WORDS)
+	$(BIN)/pipeline $(Q) neighbors --vectors $(VECTORS) $(WORDS) $(if $(POSITIVE),--positive $(POSITIVE)) \
+		$(if $(NEGATIVE),--negative $(NEGATIVE))
+
+export: $(STAMP)
+	$(BIN)/pipeline $(Q) export --vectors $(VECTORS) --text $(or $(OUT),$(basename $(VECTORS)).txt)
 
 predict: $(STAMP)
-	$(BIN)/pipeline predict --model $(MODEL) $(if $(TEXT),"$(TEXT)")
+	$(BIN)/pipeline $(Q) predict --model $(MODEL) $(if $(INPUT),--input $(INPUT)) $(if $(OUTPUT),--output $(OUTPUT)) \
+		$(if $(FORMAT),--format $(FORMAT)) $(if $(K),--k $(K)) $(if $(TEXT),"$(TEXT)")
+
+evaluate-classifier: $(STAMP)
+	$(if $(DATA),,$(error DATA is needed: labelled sentences, e.g. make evaluate-classifier DATA=data/SST2/stsa.binary.test))
+	$(BIN)/pipeline $(Q) evaluate-classifier --model $(MODEL) --data $(DATA) $(if $(FORMAT),--format $(FORMAT)) \
+		$(if $(ENCODING),--encoding $(ENCODING))
 
 demo: $(STAMP)
 	$(BIN)/pipeline train-embeddings --config configs/embeddings.yaml
@@ -42,7 +54,7 @@ demo: $(STAMP)
 	$(BIN)/pipeline predict --model runs/rnn/model.npz "a gripping , beautifully acted film" "a dull , lifeless mess"
 
 data: $(STAMP)
-	$(BIN)/pipeline download text8 mr sst2
+	$(BIN)/pipeline $(Q) download text8 mr sst2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -30,16 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .. import progress
 from ..atomicio import atomic_write_json
 from ..checkpoint import Checkpoint, config_key
-from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config
+from ..config import TokenizerConfig, resolve_workers, save_config
 from ..errors import UserError
 from ..signals import StopFlag
 from ..text import Tokenizer
-from ..vectors import load_vectors
+from ..vectors import load_vectors, saved_tokenizer
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
 from .metrics import accuracy, classification_report, mean_std
 from .model import forward, init_params, loss_and_grads
@@ -52,14 +51,9 @@ def resolve_tokenizer(cfg):
     """(Tokenizer, where it came from): cfg.tokenizer, the vectors' own config.yaml, or the default."""
     if cfg.tokenizer is not None:
         return Tokenizer.from_config(cfg.tokenizer), "config"
-    saved = Path(cfg.vectors.path).parent / "config.yaml"
-    if saved.is_file():
-        try:
-            section = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("tokenizer")
-            if isinstance(section, dict):
-                return Tokenizer.from_config(from_dict(TokenizerConfig, section, "tokenizer")), str(saved)
-        except (yaml.YAMLError, ConfigError, OSError, UnicodeDecodeError, AttributeError):
-            progress.say(f"note: cannot read the tokenizer section of {saved}; using lowercase + whitespace")
+    saved = saved_tokenizer(cfg.vectors.path)
+    if saved is not None:
+        return Tokenizer.from_config(saved), str(Path(cfg.vectors.path).parent / "config.yaml")
     return Tokenizer(lowercase=True), "default"
 
 
@@ -135,10 +129,12 @@ class ClassifierRun:
     metrics: dict
 
 
-def train_rnn(cfg, resume: bool = False) -> ClassifierRun:
-    """Train stage two as `cfg` says: setup, resume, fold and epoch loops, outputs (module docstring)."""
+def train_rnn(cfg, resume: bool = False, splits=None, vectors=None) -> ClassifierRun:
+    """Train stage two as `cfg` says: setup, resume, fold and epoch loops, outputs (module docstring).
+    `splits` (data.Splits) replaces reading cfg.data's files and `vectors` (WordVectors) reading
+    cfg.vectors.path, for examples and vectors given in Python (RNNClassifier.fit)."""
     t_start = time.perf_counter()
-    run = _setup(cfg)
+    run = _setup(cfg, splits, vectors)
     st = _resume(run, resume)
     save_config(run.cfg, Path(cfg.output.dir) / "config.yaml")
     _warm_up(st, run.cfg.model, run.table)
@@ -156,14 +152,15 @@ def train_rnn(cfg, resume: bool = False) -> ClassifierRun:
     return _finish(run, st, clf, t_start)
 
 
-def _setup(cfg) -> _Run:
+def _setup(cfg, splits=None, wv=None) -> _Run:
     """Vectors, tokenizer, labelled splits encoded to table rows; says what will be trained."""
-    wv = load_vectors(cfg.vectors.path, cfg.vectors.binary, cfg.vectors.max_words)
+    if wv is None:
+        wv = load_vectors(cfg.vectors.path, cfg.vectors.binary, cfg.vectors.max_words)
     table = build_table(wv.vectors, cfg.vectors.unk)   # (V+2, D) float32, read-only: the frozen lookup
     table.flags.writeable = False
     tokenizer, tok_source = resolve_tokenizer(cfg)
     cfg = dataclasses.replace(cfg, tokenizer=TokenizerConfig(tokenizer.lowercase, tokenizer.pattern))
-    splits = load_splits(cfg.data)
+    splits = load_splits(cfg.data) if splits is None else splits
     if splits.replaced_lines:
         progress.say(f"note: {splits.replaced_lines} lines held undecodable bytes, replaced by U+FFFD")
     workers = resolve_workers(cfg.train.workers)

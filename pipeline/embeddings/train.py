@@ -115,10 +115,11 @@ class EmbeddingsRun:
     metrics: dict
 
 
-def train_embeddings(cfg, resume: bool = False) -> EmbeddingsRun:
-    """Train stage one as `cfg` says: setup, resume, epochs, outputs (see the module docstring)."""
+def train_embeddings(cfg, resume: bool = False, sentences=None) -> EmbeddingsRun:
+    """Train stage one as `cfg` says: setup, resume, epochs, outputs (see the module docstring). The corpus is
+    `cfg.corpus.paths`, or the token lists `sentences` when given (read once; see corpus.py)."""
     t_start = time.perf_counter()
-    corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab)
+    corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab, sentences)
     try:
         StopFlag.check("reading the corpus")
         t_encoded = time.perf_counter()
