@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import figures, progress
+from .. import figures, kernelcache, progress
 from ..atomicio import atomic_write_json
 from ..checkpoint import Checkpoint, config_key
 from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config
@@ -68,6 +68,10 @@ def resolve_tokenizer(cfg):
     return Tokenizer(lowercase=True), "default"
 
 
+# What a first run spends compiling stage two's kernels (its message says "about N s"): `_warm_up` took 40 s for
+# the Elman cell and 46 s for a bidirectional GRU with NUMBA_CACHE_DIR pointing at an empty folder (pipeline
+# train-rnn on configs/rnn.yaml), 2 cores, load 20-24 (other jobs), 2026-12-02.
+COMPILE_SECONDS = 45
 # history.csv (pipeline/history.py): one row per epoch; `fold` only with k-fold. train_loss is the mean
 # cross-entropy of the epoch's batches as trained (dropout on), dev_loss and dev_accuracy come from one pass over
 # the dev set at the epoch's end (no dropout); seconds = the epoch's training plus that pass.
@@ -207,14 +211,17 @@ def _resume(run: _Run, resume: bool) -> _State:
 
 def _warm_up(st, mc, table):
     """Compile (first run) or load from Numba's cache every kernel this model uses, outside the timed
-    loop, on a one-token batch; says so, so that a first run does not look stuck."""
-    t0 = time.perf_counter()
-    progress.say("preparing the Numba kernels (compiled on the first run, about a minute; cached after)")
+    loop, on a one-token batch. Many kernels take part, so the cold cache is told by time (kernelcache.warm_up):
+    a warm-up that lasts over 3 s is compiling, and says so."""
     ids = np.zeros((2, 2), np.int32)
-    loss_and_grads(st.params, mc, table, ids, np.array([2, 1], np.int32), np.zeros(2, np.int32), True,
-                   np.random.default_rng(0))
-    forward(st.params, mc, table, ids, np.array([2, 1], np.int32), keep_cache=False)  # dev/test evaluation path
-    progress.say(f"kernels ready in {time.perf_counter() - t0:.1f} s")
+
+    def call():
+        loss_and_grads(st.params, mc, table, ids, np.array([2, 1], np.int32), np.zeros(2, np.int32), True,
+                       np.random.default_rng(0))
+        forward(st.params, mc, table, ids, np.array([2, 1], np.int32), keep_cache=False)  # dev/test evaluation
+    seconds = kernelcache.warm_up(call, None, COMPILE_SECONDS, after=3.0)
+    if seconds > 3.0:
+        progress.say(f"kernels ready in {seconds:.1f} s")
 
 
 def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
@@ -282,7 +289,9 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
     t0 = time.perf_counter()
     st.train_loss.append(st.loss_sum / max(st.loss_n, 1))
     st.epoch, st.batch, st.loss_sum, st.loss_n = st.epoch + 1, 0, 0.0, 0
-    msg = f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
+    folds = len(run.encoded)
+    msg = (f"fold {st.fold + 1}/{folds}, " if folds > 1 else "") + \
+        f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
     row = {"fold": st.fold + 1, "epoch": st.epoch, "train_loss": st.train_loss[-1], "dev_loss": None,
            "dev_accuracy": None, "lr": st.opt.lr}
     stop_now = False
