@@ -58,6 +58,7 @@ from pipeline import progress  # noqa: E402
 from pipeline.classifier.data import load_splits  # noqa: E402
 from pipeline.classifier.metrics import classification_report, mean_std  # noqa: E402
 from pipeline.config import RNNConfig, load_config  # noqa: E402
+from pipeline.datasets import DATA_DIR  # noqa: E402  (data/, or $PIPELINE_DATA)
 from pipeline.errors import UserError  # noqa: E402
 
 import results  # noqa: E402  (benchmarks/results.py)
@@ -394,8 +395,10 @@ def figures(results: dict, folder: Path) -> list:
 # ---------------------------------------------------------------------------------------------------
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mr", default="data/MR", help="folder of rt-polarity.pos/.neg (default data/MR)")
-    p.add_argument("--sst2", default="data/SST2", help="folder of stsa.binary.train/dev/test (default data/SST2)")
+    p.add_argument("--mr", default=str(DATA_DIR / "MR"),
+                   help="folder of rt-polarity.pos/.neg (default data/MR, where `make data` puts it)")
+    p.add_argument("--sst2", default=str(DATA_DIR / "SST2"),
+                   help="folder of stsa.binary.train/dev/test (default data/SST2, where `make data` puts it)")
     p.add_argument("--embeddings-config", default=EMB_CONFIG, help=f"stage one's config (default {EMB_CONFIG})")
     p.add_argument("--movie-reviews", metavar="GLOB",
                    help=f"movie-review text (.gz) that {FILTERED} is made from, for configs that read it")
