@@ -59,7 +59,10 @@ def load_model(path) -> dict:
     words, table, vectors_path, label_values); the table read-only. UserError for a file it cannot trust."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"model file not found: {path}; train one with `make train-rnn` or pass --model")
+        from ..config import command_that_writes
+        make = command_that_writes(path)
+        how = f"`{make}` writes it" if make else "train one with `pipeline train-rnn`, or pass --model"
+        raise UserError(f"model file not found: {path}; {how}")
     try:
         with np.load(path, allow_pickle=False) as z:
             version = int(z["format_version"])

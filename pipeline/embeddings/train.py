@@ -13,6 +13,10 @@ progress bar, honours Ctrl-C / SIGTERM (checkpoint, then exit) and checks the lo
 position) is also written at every epoch end, so a killed run loses at most one epoch; `--resume` continues
 from it and, with one worker, ends with exactly the bytes an uninterrupted run writes.
 
+Outputs, in output.dir: vectors.bin (and vectors.txt), vocab.tsv, config.yaml, metrics.json, history.csv (one
+row per epoch, HISTORY_COLUMNS) and two figures (pipeline/figures.py): loss.png and words_pca.png (the most
+frequent words on the first two principal axes of their vectors).
+
 `train_embeddings` reads as setup -> resume -> epoch loop -> finish and returns an EmbeddingsRun (run
 directory, vectors, metrics); it prints progress only (silenced by --quiet), the CLI prints the summary.
 """
@@ -25,17 +29,26 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from .. import progress
+from .. import figures, kernelcache, progress
 from ..atomicio import atomic_write_json, remove_stale_temps
 from ..checkpoint import Checkpoint, config_key
 from ..config import resolve_workers, save_config
 from ..errors import UserError
+from ..history import NAME as HISTORY, write_history
 from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import WordVectors, save_vectors
 from .corpus import encode_corpus
 from .kernels import init_vectors, seed_rng_states, sgns_train_parallel
 from .sampling import alias_table, keep_probabilities, keep_thresholds, noise_probabilities
+
+# What compiling sgns_train_parallel from a cold cache takes (the first run's message says "about N s"):
+# `_warm_up` took 16.7 and 18.9 s with NUMBA_CACHE_DIR pointing at an empty folder (pipeline train-embeddings on a
+# 10k-word corpus), 2 cores, load 7-8.5 (other jobs), 2026-12-02.
+COMPILE_SECONDS = 20
+# history.csv (pipeline/history.py): one row per epoch (see _history)
+HISTORY_COLUMNS = ("epoch", "loss", "words_per_second", "alpha_start", "alpha_end", "seconds")
+WORD_MAP_WORDS = 60     # words in words_pca.png: more and their labels overlap
 
 
 def chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
@@ -88,8 +101,9 @@ class _State:
     loss_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))          # float64 per epoch
     pairs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # trained pairs per epoch
     words: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # raw words per epoch
+    epoch_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))    # float64 training seconds per epoch
 
-    ARRAYS = ("W_in", "W_out", "rng_states", "loss_sum", "pairs", "words")
+    ARRAYS = ("W_in", "W_out", "rng_states", "loss_sum", "pairs", "words", "epoch_seconds")
     META = ("epoch", "chunk", "words_done")
 
     def save(self, ckpt: Checkpoint) -> None:
@@ -101,6 +115,8 @@ class _State:
             self.loss_sum = np.append(self.loss_sum, 0.0)
             self.pairs = np.append(self.pairs, 0).astype(np.int64)
             self.words = np.append(self.words, 0).astype(np.int64)
+        if len(self.epoch_seconds) <= self.epoch:     # (a checkpoint from before epoch_seconds existed)
+            self.epoch_seconds = np.append(self.epoch_seconds, np.zeros(self.epoch + 1 - len(self.epoch_seconds)))
 
     def epoch_loss(self, epoch: int) -> float:
         """Mean negative log-likelihood per trained pair of `epoch` (so far)."""
@@ -126,6 +142,7 @@ def train_embeddings(cfg, resume: bool = False, sentences=None) -> EmbeddingsRun
         run = _setup(cfg, corpus)
         st = _resume(run, resume)
         _write_run_files(run)
+        _warm_up(run)
         t_train, words_before = time.perf_counter(), st.words_done
         with StopFlag() as stop:
             _epochs(run, st, stop)
@@ -167,9 +184,26 @@ def _resume(run: _Run, resume: bool) -> _State:
         return _State(init_vectors(V, tc.vector_size, tc.seed), np.zeros((V, tc.vector_size), np.float32),
                       seed_rng_states(tc.seed, run.workers))
     arrays, meta = found
-    st = _State(**{k: arrays[k] for k in _State.ARRAYS}, **{k: int(meta[k]) for k in _State.META})
+    st = _State(**{k: arrays[k] for k in _State.ARRAYS if k in arrays}, **{k: int(meta[k]) for k in _State.META})
     progress.say(f"resuming from {run.ckpt.path}: epoch {st.epoch + 1}, chunk {st.chunk}")
     return st
+
+
+def _warm_up(run: _Run) -> None:
+    """Load sgns_train_parallel from Numba's cache, or compile it (a first run: says so beforehand), on a
+    two-word corpus with the run's thread count, before the timed loop: compile time stays out of the ETA,
+    train_seconds and words/s. The tiny tables are the real ones' types; the run's state is not touched."""
+    tc, T = run.cfg.train, run.workers
+    counts = np.array([3, 2], np.int64)
+    noise_prob, noise_index = alias_table(noise_probabilities(counts, tc.ns_exponent))
+    args = (np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32), np.zeros(T), np.zeros(T, np.int64),
+            np.zeros(T, np.int64), np.array([0, 1, 0, 1], np.int32), np.array([0, 4], np.int64),
+            keep_thresholds(keep_probabilities(counts, tc.sample)), noise_prob, noise_index, 0, np.int64(1),
+            tc.window, tc.shrink_windows, tc.negative, float(tc.alpha), float(tc.min_alpha), seed_rng_states(0, T))
+    cached = kernelcache.is_cached(sgns_train_parallel, args)
+    seconds = kernelcache.warm_up(lambda: sgns_train_parallel(*args), cached, COMPILE_SECONDS)
+    if not cached:
+        progress.say(f"kernels ready in {seconds:.1f} s")
 
 
 def _write_run_files(run: _Run) -> None:
@@ -203,6 +237,7 @@ def _epochs(run: _Run, st: _State, stop) -> None:
 
 def _train_chunk(run: _Run, st: _State) -> int:
     """Train the state's next chunk on every thread, add its sums; returns its raw word count."""
+    t0 = time.perf_counter()
     tc, corpus, N = run.cfg.train, run.corpus, run.corpus.n_tokens
     lo, hi = run.bounds[st.chunk], run.bounds[st.chunk + 1]
     first, last = int(corpus.offsets[lo]), int(corpus.offsets[hi])
@@ -223,6 +258,7 @@ def _train_chunk(run: _Run, st: _State) -> int:
     st.words[st.epoch] += run.words_t.sum()
     st.words_done += n_words
     st.chunk += 1
+    st.epoch_seconds[st.epoch] += time.perf_counter() - t0
     return n_words
 
 
@@ -253,10 +289,34 @@ def _finish(run: _Run, st: _State, timing: dict, t_start: float) -> EmbeddingsRu
         scores = evaluate_all(wv.words, wv.vectors)
         metrics.update({k: scores[k] for k in ("wordsim353", "simlex999", "analogy")})
         metrics["evaluation"] = scores.get("details", {})
+    history = _history(run, st)
+    write_history(out / HISTORY, HISTORY_COLUMNS, history)
+    _figures(out, history, wv)
     metrics["seconds"] = time.perf_counter() - t_start
     atomic_write_json(out / "metrics.json", metrics)
     run.ckpt.remove()
     return EmbeddingsRun(out, wv, metrics)
+
+
+def _history(run: _Run, st: _State) -> list:
+    """history.csv's rows: per epoch its loss, raw words per second of training, the learning rate at its
+    first and last word (the schedule is a function of the position, see _alpha) and training seconds."""
+    tc, N = run.cfg.train, run.corpus.n_tokens
+    return [{"epoch": e + 1, "loss": st.epoch_loss(e),
+             "words_per_second": float(st.words[e] / max(st.epoch_seconds[e], 1e-9)),
+             "alpha_start": _alpha(tc, e, 0, N, run.workers), "alpha_end": _alpha(tc, e, N, N, run.workers),
+             "seconds": float(st.epoch_seconds[e])} for e in range(len(st.loss_sum))]
+
+
+def _figures(out: Path, history: list, wv) -> None:
+    """loss.png and words_pca.png in the run directory."""
+    if not figures.available():
+        progress.say("note: matplotlib cannot be imported; no figures (pip install matplotlib)")
+        return
+    figures.loss_curve(out / "loss.png", history, f"{out.name}: skip-gram training loss, {len(wv):,} words")
+    figures.word_map(out / "words_pca.png", wv.words, wv.vectors,
+                     f"{out.name}: the {WORD_MAP_WORDS} most frequent words (3+ characters), "
+                     f"2-D PCA of their vectors", n=WORD_MAP_WORDS)
 
 
 def _alpha(tc, epoch: int, epoch_words: int, words_per_epoch: int, workers: int) -> float:
