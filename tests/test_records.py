@@ -144,7 +144,8 @@ def test_is_cached_reads_numba_cache():
     from pipeline.embeddings.kernels import sgns_train_parallel
     tiny = (np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32), np.zeros(1), np.zeros(1, np.int64),
             np.zeros(1, np.int64), np.array([0, 1], np.int32), np.array([0, 2], np.int64),
-            np.full(2, 2**32 - 1, np.uint32), np.ones(2), np.arange(2, dtype=np.int32), 0, np.int64(1), 2, True, 1,
+            np.full(2, 2**32 - 1, np.uint32), np.ones(2), np.arange(2, dtype=np.int32), np.array([0, 1], np.int64), 2,
+            True, 1,
             0.025, 0.025, np.ones(1, np.uint64))
     sgns_train_parallel(*tiny)                          # compiled or loaded now: in this process's overloads
     assert kernelcache.is_cached(sgns_train_parallel, tiny) is True

@@ -7,7 +7,10 @@ trains. The driver owns everything around the jitted kernels: the config, readin
 
     pipeline train-embeddings --config configs/embeddings.yaml [--set train.epochs=1] [--resume]
 
-The corpus is trained in chunks of about `train.chunk_words` words; between chunks the driver updates the
+The corpus is trained in chunks of about `train.chunk_words` words. With T workers it is first cut into T
+contiguous parts and thread t walks part t through each epoch, one piece of it per chunk (`chunk_plan`), as
+word2vec.c's threads and gensim's corpus_file workers each read their own share of the file; with one worker
+the chunks simply follow one another. Between chunks the driver updates the
 progress bar, honours Ctrl-C / SIGTERM (checkpoint, then exit) and checks the loss for NaN. A checkpoint
 (`checkpoint.npz`, pipeline/checkpoint.py: both weight matrices, the per-thread RNG states and the schedule
 position) is also written at every epoch end, so a killed run loses at most one epoch; `--resume` continues
@@ -51,12 +54,43 @@ HISTORY_COLUMNS = ("epoch", "loss", "words_per_second", "alpha_start", "alpha_en
 WORD_MAP_WORDS = 60     # words in words_pca.png: more and their labels overlap
 
 
-def chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
-    """Sentence ids cutting the corpus into chunks of about `chunk_words` tokens (whole sentences)."""
-    n = int(offsets[-1])
-    targets = np.arange(chunk_words, n, chunk_words, dtype=np.int64)
-    cuts = np.searchsorted(offsets, targets)
-    return np.unique(np.concatenate(([0], cuts, [len(offsets) - 1]))).astype(np.int64)
+def chunk_plan(offsets: np.ndarray, chunk_words: int, parts: int) -> np.ndarray:
+    """Which sentences each kernel call gives each thread: plan[k, t] = (lo, hi), int64 (chunks, parts, 2).
+
+    The corpus is cut into `parts` contiguous parts of about equal tokens, and thread t walks part t
+    through the epoch in pieces of about chunk_words / parts tokens (whole sentences; a shorter part
+    ends with empty pieces), as word2vec.c's and gensim's corpus_file threads each read their own share
+    of the file. So with T threads the model sees T distant places of the corpus at once; with one the
+    chunks are consecutive. On a corpus whose sources follow one another that order changes the vectors:
+    it was stage one's last quality gap to gensim with 2 workers (benchmarks/RESULTS.md, "Stage one vs
+    gensim: the quality gap").
+    """
+    n, S = int(offsets[-1]), len(offsets) - 1
+    part_cuts = np.searchsorted(offsets, n * np.arange(parts + 1, dtype=np.int64) // parts)
+    part_cuts[0], part_cuts[-1] = 0, S
+    step = max(chunk_words // parts, 1)
+    n_chunks = max(1, -(-int(np.diff(offsets[part_cuts]).max()) // step))
+    plan = np.empty((n_chunks, parts, 2), np.int64)
+    for t in range(parts):
+        lo, hi = part_cuts[t], part_cuts[t + 1]
+        cuts = np.searchsorted(offsets, offsets[lo] + step * np.arange(1, n_chunks, dtype=np.int64))
+        edges = np.concatenate(([lo], np.clip(cuts, lo, hi), [hi]))
+        plan[:, t, 0], plan[:, t, 1] = edges[:-1], edges[1:]
+    return plan
+
+
+def read_chunk(corpus, pieces: np.ndarray, buf: np.ndarray):
+    """The tokens of one chunk's pieces (T, 2) one after the other in `buf`, as the kernel takes them:
+    (tokens (n,) int32, sentence starts (S'+1,) int64, thread_bounds (T+1,) int64)."""
+    offsets = corpus.offsets
+    starts, thread_bounds, at = [np.zeros(1, np.int64)], [0], 0
+    for lo, hi in pieces:
+        first, last = int(offsets[lo]), int(offsets[hi])
+        corpus.read_tokens(first, last, buf[at:])
+        starts.append(offsets[lo + 1:hi + 1] - first + at)
+        thread_bounds.append(thread_bounds[-1] + int(hi - lo))
+        at += last - first
+    return buf[:at], np.concatenate(starts), np.array(thread_bounds, np.int64)
 
 
 def memory_estimate_mb(V, D, N, S) -> float:
@@ -75,7 +109,7 @@ class _Run:
     keep_threshold: np.ndarray      # uint32[V], sub-sampling (sampling.keep_thresholds)
     noise_prob: np.ndarray          # float64[V] and int32[V]: the noise distribution's alias table
     noise_index: np.ndarray
-    bounds: np.ndarray              # sentence ids cutting the corpus into chunks
+    plan: np.ndarray                # (chunks, workers, 2) sentence ranges of each thread (chunk_plan)
     chunk_buf: np.ndarray           # int32 scratch for one chunk's tokens
     ckpt: Checkpoint
     # per-thread loss, raw words and pairs of the last chunk (float64, int64, int64), written by the kernel
@@ -164,14 +198,14 @@ def _setup(cfg, corpus) -> _Run:
     workers = resolve_workers(tc.workers)
     numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     noise_prob, noise_index = alias_table(noise_probabilities(vocab.counts, tc.ns_exponent))
-    bounds = chunk_bounds(corpus.offsets, tc.chunk_words)
+    plan = chunk_plan(corpus.offsets, tc.chunk_words, workers)                  # (chunks, workers, 2)
+    chunk_words = (corpus.offsets[plan[:, :, 1]] - corpus.offsets[plan[:, :, 0]]).sum(axis=1)
     progress.say(f"corpus: {corpus.corpus_words:,} words, {S:,} sentences{' (cached)' if corpus.cached else ''}; "
                  f"vocabulary: {V:,} words (min_count {cfg.vocab.min_count}); training {N:,} words x "
                  f"{tc.epochs} epochs on {workers} threads; memory needed about "
                  f"{memory_estimate_mb(V, D, N, S):,.0f} MB")
     return _Run(cfg, corpus, workers, keep_thresholds(keep_probabilities(vocab.counts, tc.sample)),
-                noise_prob, noise_index, bounds,
-                np.empty(int(np.diff(corpus.offsets[bounds]).max()), np.int32),
+                noise_prob, noise_index, plan, np.empty(max(int(chunk_words.max()), 1), np.int32),
                 Checkpoint(cfg.output.dir, config_key(cfg, workers, ignore=("corpus.cache_dir",))))
 
 
@@ -198,7 +232,8 @@ def _warm_up(run: _Run) -> None:
     noise_prob, noise_index = alias_table(noise_probabilities(counts, tc.ns_exponent))
     args = (np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32), np.zeros(T), np.zeros(T, np.int64),
             np.zeros(T, np.int64), np.array([0, 1, 0, 1], np.int32), np.array([0, 4], np.int64),
-            keep_thresholds(keep_probabilities(counts, tc.sample)), noise_prob, noise_index, 0, np.int64(1),
+            keep_thresholds(keep_probabilities(counts, tc.sample)), noise_prob, noise_index,
+            np.array([0] + [1] * T, np.int64),
             tc.window, tc.shrink_windows, tc.negative, float(tc.alpha), float(tc.min_alpha), seed_rng_states(0, T))
     cached = kernelcache.is_cached(sgns_train_parallel, args)
     seconds = kernelcache.warm_up(lambda: sgns_train_parallel(*args), cached, COMPILE_SECONDS)
@@ -223,7 +258,7 @@ def _epochs(run: _Run, st: _State, stop) -> None:
         pbar.update(st.words_done)
         while st.epoch < tc.epochs:
             st.start_epoch()
-            while st.chunk < len(run.bounds) - 1:
+            while st.chunk < len(run.plan):
                 pbar.update(_train_chunk(run, st))
                 pbar.set_postfix(loss=f"{st.epoch_loss(st.epoch):.4f}", refresh=False)
                 if stop.safe_point():
@@ -239,15 +274,12 @@ def _train_chunk(run: _Run, st: _State) -> int:
     """Train the state's next chunk on every thread, add its sums; returns its raw word count."""
     t0 = time.perf_counter()
     tc, corpus, N = run.cfg.train, run.corpus, run.corpus.n_tokens
-    lo, hi = run.bounds[st.chunk], run.bounds[st.chunk + 1]
-    first, last = int(corpus.offsets[lo]), int(corpus.offsets[hi])
-    n_words = last - first
+    tokens, starts, thread_bounds = read_chunk(corpus, run.plan[st.chunk], run.chunk_buf)
+    n_words = len(tokens)
     a0 = _alpha(tc, st.epoch, st.words_done - st.epoch * N, N, run.workers)
     a1 = _alpha(tc, st.epoch, st.words_done + n_words - st.epoch * N, N, run.workers)
-    tokens = corpus.read_tokens(first, last, run.chunk_buf)           # (n_words,) int32
-    starts = corpus.offsets[lo:hi + 1] - first                        # (sentences + 1,) int64
     sgns_train_parallel(st.W_in, st.W_out, run.loss_t, run.words_t, run.pairs_t, tokens, starts,
-                        run.keep_threshold, run.noise_prob, run.noise_index, 0, hi - lo,
+                        run.keep_threshold, run.noise_prob, run.noise_index, thread_bounds,
                         tc.window, tc.shrink_windows, tc.negative, a0, a1, st.rng_states)
     if not np.isfinite(run.loss_t).all():
         kept = f"; the last good checkpoint is {run.ckpt.path}" if run.ckpt.exists() else ""
