@@ -48,10 +48,15 @@ evaluate-classifier: $(STAMP)
 	$(BIN)/pipeline $(Q) evaluate-classifier --model $(MODEL) --data $(DATA) $(if $(FORMAT),--format $(FORMAT)) \
 		$(if $(ENCODING),--encoding $(ENCODING))
 
+# One thread per stage: the same bytes on every run and machine. Stage two's 10 folds score all 200 sentences.
 demo: $(STAMP)
-	$(BIN)/pipeline train-embeddings --config configs/embeddings.yaml
-	$(BIN)/pipeline train-rnn --config configs/rnn.yaml
+	$(BIN)/pipeline train-embeddings --config configs/embeddings.yaml --set train.workers=1
+	$(BIN)/pipeline train-rnn --config configs/rnn.yaml --set train.workers=1 --set data.folds=10
 	$(BIN)/pipeline predict --model runs/rnn/model.npz "a gripping , beautifully acted film" "a dull , lifeless mess"
+	@echo "What to expect: 200 labelled sentences and vectors from 530k words are a toy. The 10-fold accuracy above"
+	@echo "is how often the classifier is right on sentences it has not seen (chance is 0.50): near chance, so the two"
+	@echo "labels above are little better than a coin flip. Real results need real data: make data, then make report"
+	@echo "(README, Results: SST-2 83%, MR 79% with vectors from 15M words)."
 
 data: $(STAMP)
 	$(BIN)/pipeline $(Q) download text8 mr sst2
@@ -63,11 +68,11 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/compare_gensim.py --config configs/bench-en-mixed.yaml --repeats 3
+	$(BIN)/python benchmarks/compare_gensim.py --config $(or $(CONFIG),configs/text8.yaml) --repeats 3
 	$(BIN)/python benchmarks/bench_rnn.py
 
 compare-gensim: $(STAMP)
-	$(BIN)/python benchmarks/compare_gensim.py --config $(or $(CONFIG),configs/bench-en-mixed.yaml) $(SETARGS)
+	$(BIN)/python benchmarks/compare_gensim.py --config $(or $(CONFIG),configs/text8.yaml) $(SETARGS)
 
 report: $(STAMP)
 	$(BIN)/python benchmarks/report_classification.py

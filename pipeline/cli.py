@@ -165,7 +165,8 @@ def _say_embeddings_summary(result) -> None:
     m = result.metrics
     if "wordsim353" in m:
         progress.say(f"WordSim-353 {m['wordsim353']:.3f}  SimLex-999 {m['simlex999']:.3f}  analogy {m['analogy']:.3f}")
-    progress.say(f"wrote {result.out}/vectors.bin, vocab.tsv, config.yaml, metrics.json")
+    progress.say(f"wrote {result.out}/vectors.bin, vocab.tsv, config.yaml, metrics.json, history.csv, loss.png, "
+                 f"words_pca.png")
 
 
 def _say_classifier_summary(result) -> None:
@@ -173,8 +174,9 @@ def _say_classifier_summary(result) -> None:
     if m.get("accuracy") is not None:
         extra = f" +- {m['accuracy_std']:.4f} over {len(m['folds'])} folds" if "folds" in m else ""
         progress.say(f"test accuracy {m['accuracy']:.4f}{extra}, macro-F1 {m['macro_f1']:.4f}; "
-                     f"{m['sequences_per_second']:,.0f} sequences/s")
-    progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json")
+                     f"training speed {m['sequences_per_second']:,.0f} sequences/s")
+    pngs = "".join(f", {p.name}" for p in sorted(result.out.glob("*.png")))
+    progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json, history.csv{pngs}")
 
 
 def main(argv=None) -> int:

@@ -198,21 +198,21 @@ def labelled_dataset(name: str, path: str | None) -> dict:
                 "encoding": "cp1252"}
     if name == "mr":
         folder = Path(path) if path else DATA_DIR / "MR"
-        files = _require(folder, ["rt-polarity.pos", "rt-polarity.neg"], "mr", "MR")
+        files = _require(folder, ["rt-polarity.pos", "rt-polarity.neg"], "mr")
         return {"format": "class_files", "train": files, "dev": [], "test": [], "encoding": "cp1252"}
     if name == "sst2":
         folder = Path(path) if path else DATA_DIR / "SST2"
-        train, dev, test = _require(folder, [f"stsa.binary.{s}" for s in ("train", "dev", "test")], "sst2", "SST2")
+        train, dev, test = _require(folder, [f"stsa.binary.{s}" for s in ("train", "dev", "test")], "sst2")
         return {"format": "label_first", "train": [train], "dev": [dev], "test": [test], "encoding": "utf-8"}
     raise UserError(f"unknown labelled data set {name!r}; known: {', '.join(LABELLED)} "
                     f"(or set data.name: null and give data.train files)")
 
 
-def _require(folder: Path, names: list[str], dataset: str, shared: str) -> list[str]:
+def _require(folder: Path, names: list[str], dataset: str) -> list[str]:
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         raise UserError(f"{dataset}: {', '.join(missing)} not found in {folder}; run `make data` (needs the "
-                        f"network) or point at a copy with --set data.path=../shared/data/classification/{shared}")
+                        f"network) or point at a folder holding a copy with --set data.path=FOLDER")
     return [str(folder / n) for n in names]
 
 
@@ -289,10 +289,9 @@ def _expected(source: Source, remote: Remote, name: str):
         if digests:
             return size, tuple(digests)
     folder = DATA_DIR / source.folder
-    raise UserError(f"{source.name}: no checksum of {remote.url} is recorded (pipeline/datasets.py), so it is not "
-                    f"downloaded: an archive is opened only once its checksum is verified. Fetch it by hand, check "
-                    f"it (sha256sum), put {', '.join(source.files)} into {folder}; `pipeline download "
-                    f"{source.name}` then verifies those files")
+    raise UserError(f"{source.name}: no checksum of {remote.url} is recorded, so it is not downloaded; fetch "
+                    f"it by hand, check it (sha256sum), put {', '.join(source.files)} into {folder}, then "
+                    f"`pipeline download {source.name}` verifies them")
 
 
 def _mirrored(url: str, base: str | None) -> str:

@@ -273,8 +273,11 @@ def load_vectors(path, binary="auto", max_words=None, expect_dim=None) -> WordVe
     """Read a word2vec binary or text file. `binary`: 'auto', 'binary'/True or 'text'/False."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"vectors file not found: {path}; train them with `make train-embeddings` "
-                        f"or set vectors.path")
+        from .config import command_that_writes
+        make = command_that_writes(path)
+        how = f"`{make}` writes it" if make else \
+            "train them with `pipeline train-embeddings --set output.dir=...`, or set vectors.path"
+        raise UserError(f"vectors file not found: {path}; {how}")
     if path.stat().st_size == 0:
         raise _bad(path, "the file is empty")
     data = _read_bytes(path)

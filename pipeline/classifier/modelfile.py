@@ -60,7 +60,10 @@ def load_model(path) -> dict:
     words, table, vectors_path, label_values); the table read-only. UserError for a file it cannot trust."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"model file not found: {path}; train one with `make train-rnn` or pass --model")
+        from ..config import command_that_writes
+        make = command_that_writes(path)
+        how = f"`{make}` writes it" if make else "train one with `pipeline train-rnn`, or pass --model"
+        raise UserError(f"model file not found: {path}; {how}")
     try:
         with np.load(path, allow_pickle=False) as z:
             version = int(z["format_version"])
@@ -68,10 +71,10 @@ def load_model(path) -> dict:
                 raise UserError(f"{path} is a model file of format version {version}; this version of pipeline "
                                 f"reads version {FORMAT_VERSION}: re-train it with `make train-rnn`")
             contents = _read(z)
+    except ConfigError as exc:            # before UserError, of which it is a kind
+        raise UserError(f"{path} holds a model config this version cannot use ({exc}); re-train it") from None
     except UserError:
         raise
-    except ConfigError as exc:
-        raise UserError(f"{path} holds a model config this version cannot use ({exc}); re-train it") from None
     except (zipfile.BadZipFile, EOFError) as exc:
         raise UserError(f"{path} is {_what_zip(path)} ({exc}); re-train it or pass the right --model") from None
     except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
