@@ -77,6 +77,9 @@ class Checkpoint:
         the same settings, is whole, its arrays named in `shapes` (`dtypes`) have those shapes (dtypes), its
         meta holds `meta_keys`, and every floating-point array is finite."""
         fix = "start afresh without --resume"
+        with open(self.path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":      # np.load would try it as a pickle and say so
+                raise UserError(f"{self.path} is not a checkpoint written by pipeline (not an .npz archive); {fix}")
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 version = int(z["format_version"]) if "format_version" in z.files else None

@@ -38,7 +38,8 @@ MAX_WORKERS = 1024              # threads; more is a typo, and each one gets its
 # Upper bounds of sizes that set the kernels' scratch buffers (SGNS: longest sentence x 2 window x (2 +
 # negative) ids per thread) or the parameter matrices: far above any published setting, far below overflow.
 LIMITS = {"vector_size": 10_000, "window": 10_000, "negative": 1_000, "max_sentence_length": 1_000_000,
-          "hidden_size": 65_536, "projection": 65_536, "layers": 64, "epochs": 100_000}
+          "hidden_size": 65_536, "projection": 65_536, "layers": 64, "epochs": 100_000,
+          "bptt_steps": 1_000}             # truncated BPTT keeps bptt_steps + 1 gradient carriers; 0 is full BPTT
 MAX_CONFIG_BYTES = 1 << 20      # a config is a few hundred bytes; a larger file is the wrong file
 MAX_YAML_VALUES = 100_000       # values of a YAML document once its aliases are expanded (billion laughs)
 
@@ -222,7 +223,7 @@ class RNNModelConfig:
     def validate(self, at):
         _positive(at, "hidden_size", self.hidden_size)
         _positive(at, "layers", self.layers)
-        for name in ("hidden_size", "projection", "layers"):
+        for name in ("hidden_size", "projection", "layers", "bptt_steps"):
             _at_most(at, name, getattr(self, name))
         if self.projection < 0 or self.bptt_steps < 0:
             raise ConfigError(f"{at}: projection and bptt_steps must be >= 0")

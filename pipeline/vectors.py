@@ -26,10 +26,10 @@ import numpy as np
 
 from .atomicio import atomic_path
 from .errors import UserError, shown
+from .similarity import most_similar, unit_rows, unitvec
 
 _COMPRESSED = ((b"\x1f\x8b", "gzip", gzip.open), (b"BZh", "bzip2", bz2.open), (b"\xfd7zXZ\x00", "xz", lzma.open))
 _OPEN_BY_SUFFIX = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-from .similarity import most_similar, unit_rows, unitvec
 
 
 class WordVectors:

@@ -330,7 +330,7 @@ def snapshot(root: Path) -> dict:
     return out
 
 
-def _child(world, build, folder, stdin, write_fd) -> None:
+def _child(argv, folder, stdin, write_fd) -> None:
     """Run one case in a forked child; send (exit status, stderr) back as JSON and leave at once."""
     from pipeline.cli import main
     err, out = io.StringIO(), io.StringIO()
@@ -341,7 +341,7 @@ def _child(world, build, folder, stdin, write_fd) -> None:
         sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = main(["--quiet", *build(world, folder)])
+            code = main(["--quiet", *argv])
     except BaseException as exc:   # noqa: BLE001 - what escapes main() is a finding
         code = f"raised {type(exc).__name__}: {str(exc)[:200]}"
     with os.fdopen(write_fd, "w") as f:
@@ -354,6 +354,7 @@ def run_case(world, name, build, stdin, timeout):
     hang or a memory blow-up costs one case, not the hunt."""
     import select
     folder = Path(tempfile.mkdtemp(prefix="case-", dir=world["root"]))
+    argv = [str(a) for a in build(world, folder)]     # writes the case's own inputs: before the snapshot
     before = snapshot(world["root"])
     t0 = time.perf_counter()
     r, w = os.pipe()
@@ -361,7 +362,7 @@ def run_case(world, name, build, stdin, timeout):
     if pid == 0:
         os.close(r)
         try:
-            _child(world, build, folder, stdin, w)
+            _child(argv, folder, stdin, w)
         finally:
             os._exit(3)
     os.close(w)

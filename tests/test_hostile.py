@@ -28,6 +28,7 @@ from pipeline.config import EmbeddingsConfig, RNNModelConfig, load_config
 from pipeline.errors import UserError
 from pipeline.text import Tokenizer, iter_lines
 from pipeline.vectors import WordVectors, load_vectors, save_vectors
+from test_datasets import make_tar as tar, serve   # tests/ is on sys.path under pytest
 
 GOOD = "the cat sat on the mat and the dog sat on the log\n"
 TSV = "".join(f"{'pos' if i % 2 else 'neg'}\tthe {'cat' if i % 2 else 'dog'} sat on the mat\n" for i in range(20))
@@ -160,6 +161,7 @@ RNN_SETTINGS = [
     (["model.hidden_size=1000000"], ["hidden_size", "too large"]),
     (["vectors.max_words=0"], ["vectors.max_words"]),
     (["output.dir=''"], ["output.dir"]),
+    (["model.bptt_steps=2147483648"], ["bptt_steps", "too large"]),
 ]
 
 
@@ -514,6 +516,39 @@ def test_checkpoints_we_cannot_trust(tmp_path, arrays, meta, kwargs, needle):
     assert str(ckpt.path) in str(exc.value) and "without --resume" in str(exc.value)
 
 
+def checkpoint_bytes(tmp_path, version=1, key="another run's settings", arrays=None) -> bytes:
+    ckpt = saved_checkpoint(tmp_path / "made", arrays or {"W_in": np.zeros((2, 2), np.float32)}, {"epoch": 0})
+    if version != 1:
+        with np.load(ckpt.path) as z:
+            contents = {k: z[k] for k in z.files}
+        contents["format_version"] = np.array(version, np.int64)
+        np.savez(ckpt.path, **contents)
+    data = ckpt.path.read_bytes()
+    ckpt.path.unlink()
+    (tmp_path / "made").rmdir()
+    return data
+
+
+CHECKPOINTS = [
+    ("truncated", lambda t: checkpoint_bytes(t)[:300], ["truncated or damaged"]),
+    ("empty", lambda t: b"", ["checkpoint.npz", "not an .npz archive"]),
+    ("not-a-zip", lambda t: b"hello, not a checkpoint\n" * 10, ["checkpoint.npz", "not an .npz archive"]),
+    ("version-99", lambda t: checkpoint_bytes(t, version=99), ["another version", "format 99"]),
+    ("other-settings", lambda t: checkpoint_bytes(t), ["other settings"]),
+]
+
+
+@pytest.mark.parametrize("stage", ["embeddings", "rnn"])
+@pytest.mark.parametrize("make, needles", [c[1:] for c in CHECKPOINTS], ids=[c[0] for c in CHECKPOINTS])
+def test_resume_from_a_checkpoint_we_cannot_trust(capsys, tmp_path, world, stage, make, needles):
+    """--resume in a run directory whose checkpoint.npz is cut short, not ours, of another format version or
+    of other settings: one line naming the file and "without --resume"; the folder is left as it was."""
+    (tmp_path / "out").mkdir()
+    write(tmp_path / "out" / "checkpoint.npz", make(tmp_path))
+    argv = (emb if stage == "embeddings" else rnn)(world, tmp_path) + ["--resume"]
+    refused(capsys, [tmp_path, world["dir"]], argv, *needles, "without --resume")
+
+
 def test_corpus_cache_with_ids_beyond_its_vocabulary_is_rebuilt(tmp_path, capsys):
     from pipeline import progress
     from pipeline.config import CorpusConfig, VocabConfig
@@ -611,32 +646,18 @@ def mirror(tmp_path, monkeypatch):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *a):
             pass
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, *a):   # a download stopped early breaks the pipe: no traceback on stderr
+            pass
     www = tmp_path / "www"
     www.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(www)))
+    httpd = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(www)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     monkeypatch.setenv("PIPELINE_MIRROR", f"http://127.0.0.1:{httpd.server_address[1]}")
     monkeypatch.setattr(datasets, "DATA_DIR", tmp_path / "data")
     yield www
     httpd.shutdown()
     httpd.server_close()
-
-
-def serve(www, url, data):
-    path = www / url.split("://", 1)[1].split("/", 1)[1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def tar(members):
-    import tarfile
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def test_remote_without_checksum_is_not_fetched(capsys, tmp_path, monkeypatch, mirror):
