@@ -170,9 +170,12 @@ class RNNModelConfig:
     hidden_size: int = 128
     layers: int = 1
     bidirectional: bool = False
-    pooling: Literal["last", "mean", "max"] = "last"
+    pooling: Literal["last", "mean", "max", "meanmax"] = "last"   # meanmax: [mean; max] per direction
     projection: int = 0               # trainable linear map on top of the frozen table; 0 = none
     dropout: float = 0.0              # on the sentence representation
+    # training only: each token's row is read as zeros (the table's PAD row) with this probability, so the
+    # model cannot lean on a few words (whole-word dropout, Iyyer et al. 2015; Gal & Ghahramani 2016)
+    word_dropout: float = 0.0
     bptt_steps: int = 0               # 0 = full back-propagation through time
     # LSTM only: initial bias of the forget gate. 1 (Jozefowicz et al. 2015) keeps f ~ 0.73, so a memory
     # fades like 0.73^T until training opens the gate; for dependencies over ~50+ steps start it open
@@ -184,8 +187,9 @@ class RNNModelConfig:
         _positive(at, "layers", self.layers)
         if self.projection < 0 or self.bptt_steps < 0:
             raise ConfigError(f"{at}: projection and bptt_steps must be >= 0")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"{at}.dropout: {self.dropout} is outside [0, 1)")
+        for name in ("dropout", "word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{at}.{name}: {getattr(self, name)} is outside [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,10 @@ class RNNTrainConfig:
     batch_size: int = 32
     epochs: int = 20
     patience: int = 5                 # early stopping on dev accuracy; 0 disables
+    # Polyak averaging: the weights evaluated on dev and kept are an exponential moving average of the
+    # training weights with this decay per step (bias-corrected as Adam's moments); 0 keeps the raw weights.
+    # One model, not an ensemble: it smooths the step-to-step noise that early stopping otherwise picks from.
+    average: float = 0.0
     seed: int = 1
     workers: int = 0                  # threads; 0 uses every core
 
@@ -208,6 +216,8 @@ class RNNTrainConfig:
             raise ConfigError(f"{at}.lr: {self.lr} must be > 0")
         if self.clip_norm < 0 or self.weight_decay < 0 or self.patience < 0 or self.workers < 0:
             raise ConfigError(f"{at}: clip_norm, weight_decay, patience and workers must be >= 0")
+        if not 0 <= self.average < 1:
+            raise ConfigError(f"{at}.average: {self.average} is outside [0, 1); e.g. 0.999, or 0 for none")
 
 
 @dataclass(frozen=True)

@@ -137,17 +137,21 @@ def test_main_json_results_and_figures(data, stub, tmp_path, monkeypatch):
     got = json.loads(out.read_text())
     assert set(got) == {"MR", "SST2"}
     for name in got:
-        assert set(got[name]) == {"ours", "tfidf"}
-        for model in ("ours", "tfidf"):
-            assert set(got[name][model]) == {"accuracy", "macro_f1"}
-            assert 0 <= got[name][model]["accuracy"] <= 1
+        assert {"ours", "tfidf"} <= set(got[name])
+        assert {"single_model_accuracy", "accuracy"} <= set(got[name]["ours"]) and "accuracy" in got[name]["tfidf"]
+        for acc in (got[name]["ours"]["single_model_accuracy"], got[name]["ours"]["accuracy"],
+                    got[name]["tfidf"]["accuracy"]):
+            assert 0 <= acc <= 1
+        assert len(got[name]["ours"]["per_seed_accuracy"]) == 3     # DEFAULT_SEEDS
     assert got["MR"]["ours"]["accuracy"] == pytest.approx(0.5)   # the stub always says "pos"
+    assert got["MR"]["ours"]["single_model_accuracy"] == pytest.approx(0.5)
     text = results.read_text()
     assert report.SECTION in text and "### Report" in text and "81.0" in text
     # rows and the dated block stay inside this report's section; the next section is untouched
     assert text.index(report.SECTION) < text.index("### Report") < text.index(other) and text.endswith(other)
     rows = [l for l in text.splitlines() if l.startswith("| 20")]
-    assert len(rows) == 4                              # 2 data sets x (ours, tfidf)
+    assert len(rows) == 6                              # 2 data sets x (ours one model, ours ensemble, tfidf)
+    assert text.index("ONE model") < text.index("ensemble of the 3 seeds")
     assert report.main(argv + ["--folds", "2", "--datasets", "MR"]) == 0
     text = results.read_text()
     assert text.count(report.SECTION) == 1 and text.count("### Report") == 1 and "SCREEN 2 of 10" in text
