@@ -215,7 +215,7 @@ def test_predictor_table_grows_across_batches_in_threads():
     rng = np.random.default_rng(5)
     V, D, T = 3000, 6, 12
     table = rng.standard_normal((V + 2, D))
-    mc = RNNModelConfig(cell="lstm", hidden_size=3, pooling="last")
+    mc = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=False, pooling="last", dropout=0.0)
     p = M.init_params(mc, D, 2, seed=1, dtype=np.float64)
     pred = P.Predictor(p, mc, table, threads=2)
     first = None
@@ -234,7 +234,8 @@ def test_predictor_table_grows_across_batches_in_threads():
 def test_elman_forward_matches_numpy_reference():
     rng = np.random.default_rng(1)
     table, ids, lengths, _ = tiny_problem(rng, T=6)
-    mc = RNNModelConfig(cell="elman", hidden_size=4, pooling="last", projection=2)
+    mc = RNNModelConfig(cell="elman", hidden_size=4, bidirectional=False, pooling="last", projection=2,
+                        dropout=0.0)
     p = M.init_params(mc, table.shape[1], 3, seed=2, dtype=np.float64)
     logits, _ = M.forward(p, mc, table, ids, lengths)
     W, U, b = p["l0.fwd.W"], p["l0.fwd.U"], p["l0.fwd.b"]
@@ -263,7 +264,7 @@ def test_elman_learns_first_token_of_30():
         ids[:, 0] = rng.integers(0, K, n)
         return ids, np.full(n, T, np.int32), ids[:, 0].copy()
 
-    mc = RNNModelConfig(cell="elman", hidden_size=16, pooling="last")
+    mc = RNNModelConfig(cell="elman", hidden_size=16, bidirectional=False, pooling="last", dropout=0.0)
     p = M.init_params(mc, D, K, seed=1)
     opt = Adam(p, 0.01)
     test_ids, test_len, test_y = batch(400)
