@@ -174,23 +174,35 @@ def write_fold(fold, folder: Path) -> list:
     return sets
 
 
-def train_ours(cfg_path, sets, fold, folder: Path, seeds: list) -> tuple:
-    """Train one model per seed on `fold`; (test probabilities per seed, metrics.json per seed)."""
+def train_ours(cfg_path, sets, fold, folder: Path, seeds: list, jobs: int = 1) -> tuple:
+    """Train one model per seed on `fold`; (test probabilities per seed, metrics.json per seed, labels).
+    jobs > 1 trains that many seeds at once, each in its own process (the same models: a seed's run does
+    not depend on the others)."""
+    data_sets = write_fold(fold, folder / "data")
+    runs = [(cfg_path, [*sets, *data_sets, f"train.seed={seed}", f"output.dir={folder / f'seed{seed}'}"],
+             fold[2].texts) for seed in seeds]
+    if jobs > 1 and len(seeds) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=multiprocessing.get_context("fork")) as pool:
+            done = list(pool.map(_train_one, *zip(*runs)))
+    else:
+        done = [_train_one(*r) for r in runs]
+    return [d[0] for d in done], [d[1] for d in done], done[-1][2]
+
+
+def _train_one(cfg_path, sets, test_texts) -> tuple:
+    """One train-rnn run: (test probabilities, its metrics.json, labels); the model file is removed."""
     from pipeline.classifier.predict import Classifier
     from pipeline.classifier.train import train_rnn
-    data_sets = write_fold(fold, folder / "data")
-    probs, metrics = [], []
-    for seed in seeds:
-        out = folder / f"seed{seed}"
-        cfg = load_config(RNNConfig, ROOT / cfg_path if cfg_path else None,        # None: the code's defaults
-                          [*sets, *data_sets, f"train.seed={seed}", f"output.dir={out}"])
-        train_rnn(cfg)
-        clf = Classifier.load(out / "model.npz")
-        probs.append(clf.predict_proba(fold[2].texts))
-        metrics.append(json.loads((out / "metrics.json").read_text()))
-        (out / "model.npz").unlink()                 # the table inside is 100+ MB; the report keeps no models
-        labels = clf.labels
-    return probs, metrics, labels
+    cfg = load_config(RNNConfig, ROOT / cfg_path if cfg_path else None, sets)   # None: the code's defaults
+    train_rnn(cfg)
+    out = Path(cfg.output.dir)
+    clf = Classifier.load(out / "model.npz")
+    probs = clf.predict_proba(test_texts)
+    metrics = json.loads((out / "metrics.json").read_text())
+    (out / "model.npz").unlink()                 # the table inside is 100+ MB; the report keeps no models
+    return probs, metrics, clf.labels
 
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # inverse regularisation of the baseline, chosen on dev
@@ -239,7 +251,8 @@ def run_dataset(name, data_path, vectors, args, workdir: Path) -> dict:
         lab_id = {lab: i for i, lab in enumerate(labels)}
         y_true = [lab_id[lab] for lab in test.labels]
         t0 = time.perf_counter()
-        probs, metrics, rnn_labels = train_ours(cfg_path, sets, (train, dev, test), workdir / name / f"fold{k}", seeds)
+        probs, metrics, rnn_labels = train_ours(cfg_path, sets, (train, dev, test), workdir / name / f"fold{k}", seeds,
+                                                args.jobs)
         res["ours"]["seconds"] += time.perf_counter() - t0
         assert rnn_labels == labels, (rnn_labels, labels)
         pred = np.mean(probs, axis=0).argmax(axis=1).tolist()
@@ -426,6 +439,7 @@ def parse_args(argv=None):
     p.add_argument("--folds", type=int, default=0, help="run only the first K folds (a screen); 0 = all")
     p.add_argument("--seeds", type=int, default=0,
                    help=f"models per fold, each reported alone and as an ensemble (default {DEFAULT_SEEDS})")
+    p.add_argument("--jobs", type=int, default=1, help="seeds of a fold trained at once, one process each")
     p.add_argument("--seeds-mr", type=int, default=0, help="--seeds for MR only")
     p.add_argument("--seeds-sst2", type=int, default=0, help="--seeds for SST-2 only")
     p.add_argument("--set-mr", action="append", default=[], metavar="KEY=VALUE")

@@ -211,7 +211,8 @@ class RNNTrainConfig:
     # Polyak averaging: the weights evaluated on dev and kept are an exponential moving average of the
     # training weights with this decay per step (bias-corrected as Adam's moments); 0 keeps the raw weights.
     # One model, not an ensemble: it smooths the step-to-step noise that early stopping otherwise picks from.
-    average: float = 0.0
+    # 0.998 averages over ~500 steps, about two epochs of MR or SST-2 at batch 32 (screens: RESULTS.md)
+    average: float = 0.998
     seed: int = 1
     workers: int = 0                  # threads; 0 uses every core
 

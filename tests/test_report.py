@@ -48,7 +48,7 @@ def stub(monkeypatch):
     """Replace the RNN and record the test sentences each model saw."""
     seen = {"ours": [], "tfidf": [], "ours_train": [], "tfidf_train": []}
 
-    def fake_train_ours(cfg_path, sets, fold, folder, seeds):
+    def fake_train_ours(cfg_path, sets, fold, folder, seeds, jobs=1):
         train, dev, test = fold
         seen["ours"].append(list(test.texts))
         seen["ours_train"].append(list(train.texts) + list(dev.texts))
