@@ -3,6 +3,7 @@ the RNN is replaced by a stub that records what it was given)."""
 import gzip
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("report_classification", ROOT / "benchmarks" / "report_classification.py")
 report = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("report_classification", report)   # so that --jobs can pickle its worker function
 spec.loader.exec_module(report)
 
 WORDS = ["good", "great", "fine", "bad", "awful", "dull", "film", "plot", "the", "a"]
@@ -161,3 +163,18 @@ def test_main_json_results_and_figures(data, stub, tmp_path, monkeypatch):
         assert (tmp_path / "figures" / "sst2_learning_curves.png").is_file()
     except ImportError:
         pass
+
+
+def test_seeds_trained_in_parallel_give_the_same_models(data, tmp_path):
+    """--jobs: a fold's seeds trained in separate processes give the probabilities of one-by-one training."""
+    from pipeline.vectors import WordVectors, save_vectors
+    rng = np.random.default_rng(0)
+    save_vectors(tmp_path / "v.bin", WordVectors(WORDS, rng.standard_normal((len(WORDS), 4)).astype(np.float32)))
+    _, _, cfg = report.rnn_config("MR", str(data / "MR"), str(tmp_path / "v.bin"))
+    fold = report.load_splits(cfg.data).folds[0]
+    sets = [f"vectors.path={tmp_path / 'v.bin'}", "model.hidden_size=3", "train.epochs=2", "train.workers=1"]
+    one = report.train_ours(None, sets, fold, tmp_path / "one", [1, 2], jobs=1)
+    two = report.train_ours(None, sets, fold, tmp_path / "two", [1, 2], jobs=2)
+    assert one[2] == two[2] == ["neg", "pos"] and not np.array_equal(one[0][0], one[0][1])
+    for a, b in zip(one[0], two[0]):
+        np.testing.assert_array_equal(a, b)
