@@ -345,24 +345,27 @@ def table(results: dict, stage_one_seconds) -> str:
     return "\n".join(rows)
 
 
-def append_results(path: Path, res: dict, stage_one_seconds, vectors, command: str, load) -> None:
+def append_results(path: Path, res: dict, stage_one_seconds, vectors, command: str, load, rows=True,
+                   block=True) -> None:
     """Rows per data set (ours one model, ours ensemble, TF-IDF) and, for a full run of both sets, the dated
-    report block at the end of this section (benchmarks/results.py writes them under its lock)."""
+    report block at the end of this section (benchmarks/results.py writes them under its lock). main() writes
+    each data set's rows as soon as it is done (rows only), then the block (block only)."""
     new = []
-    for name, r_set in res.items():
+    for name, r_set in (res.items() if rows else ()):
         tfidf_settings = f"C chosen on dev from {C_GRID}, refitted on train + dev; C per fold: " + \
             ", ".join(f"{c:g}" for c in r_set["tfidf"]["C"])
         for label, acc, f1, sec in _rows(name, r_set):
             settings = tfidf_settings if label.startswith("TF-IDF") else settings_text(name, r_set, vectors)
             new.append(results.row(results.prefix(load) + [
                 name, protocol_text(name, r_set), label, settings, acc, f1, sec, f"`{command}`"]))
-    block = ""
+    text = ""
     full = all(r_set["folds_run"] == r_set["folds_total"] for r_set in res.values())
-    if full and len(res) == len(DATASETS):
+    if block and full and len(res) == len(DATASETS):
         date, mach, _, load_text = results.prefix(load)
-        block = (f"### Report {date} UTC\n\nMachine: {mach}; load {load_text}. Command: `{command}`\n\n"
-                 f"{table(res, stage_one_seconds)}\n")
-    results.append(SECTION, SECTION_TEXT, new, block, path)
+        text = (f"### Report {date} UTC\n\nMachine: {mach}; load {load_text}. Command: `{command}`\n\n"
+                f"{table(res, stage_one_seconds)}\n")
+    if new or text:
+        results.append(SECTION, SECTION_TEXT, new, text, path)
 
 
 def json_summary(results: dict) -> dict:
@@ -472,6 +475,8 @@ def main(argv=None) -> int:
             partial = Path(args.workdir) / "partial.json"     # what is done so far, should a later step fail
             partial.parent.mkdir(parents=True, exist_ok=True)
             partial.write_text(json.dumps({"summary": json_summary(res), "table": table(res, None)}))
+            if not args.no_results:                           # rows now: a later failure keeps them
+                append_results(RESULTS, {name: res[name]}, None, info["vectors"], command, load, block=False)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -480,7 +485,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(json_summary(res), indent=2) + "\n")
     if not args.no_results:
-        append_results(RESULTS, res, info["seconds"], info["vectors"], command, load)
+        append_results(RESULTS, res, info["seconds"], info["vectors"], command, load, rows=False)
     if not args.no_figures:
         for path in figures(res, FIGURES):
             print(f"wrote {path}")
