@@ -290,7 +290,7 @@ def load_splits(dc) -> Splits:
     train_f, dev_f, test_f = list(dc.train), list(dc.dev), list(dc.test)
     if not train_f:
         if not dc.name:
-            raise UserError("no training data: set data.name (gensim-polarity, mr, sst2) or data.train files")
+            raise UserError("no training data: set data.name (gensim-genre, gensim-polarity, mr, sst2) or data.train files")
         from ..datasets import labelled_dataset
         info = labelled_dataset(dc.name, dc.path)
         train_f, dev_f, test_f = info["train"], dev_f or info["dev"], test_f or info["test"]
