@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/demo_seeds.py [--emb-seeds 1 2 3] [--rnn-seeds 1 2 3 4 5]
                                               [--set-emb KEY=VALUE]... [--set-rnn KEY=VALUE]... [--no-results]
 
-`make demo` trains stage one with configs/embeddings.yaml and stage two with configs/rnn.yaml (with the overrides
-in DEMO_SETS_EMB / DEMO_SETS_RNN, the Makefile's: one thread each, 10-fold cross-validation), then labels two
-sentences with the model of the last fold. It shows one seed; this script trains the same configs for every
+`make demo` trains stage one with configs/embeddings.yaml and stage two with configs/rnn.yaml (gensim-genre: news
+vs encyclopedia passages; with the overrides in DEMO_SETS_EMB / DEMO_SETS_RNN, the Makefile's: one thread each),
+then labels two sentences. It shows one seed; this script trains the same configs for every
 stage-one seed (`train.seed`) and, on each set of vectors, for every stage-two seed (`train.seed` and `data.seed`,
-so the folds change too), and reports for each pair the accuracy (the mean over folds) and the label of each
+so the folds change too), and reports for each pair the test accuracy (the mean over folds with k-fold) and the label of each
 example sentence; then how many of the pairs label both sentences right and the mean accuracy. A dated row goes to benchmarks/RESULTS.md unless
 --no-results. Settings chosen for the demo should hold on most seeds, not on the one the Makefile prints.
 """
@@ -31,19 +31,18 @@ from pipeline.config import EmbeddingsConfig, RNNConfig, load_config  # noqa: E4
 import results  # noqa: E402  (benchmarks/results.py)
 
 # The demo's two sentences and the labels a reader expects (the Makefile's `demo` target prints them).
-EXAMPLES = (("a gripping , beautifully acted film", "pos"), ("a dull , lifeless mess", "neg"))
+EXAMPLES = (("police said the fire destroyed several homes near sydney on tuesday", "news"),
+            ("aristotle was a greek philosopher who wrote on logic physics and biology", "encyclopedia"))
 EMB_CONFIG, RNN_CONFIG = "configs/embeddings.yaml", "configs/rnn.yaml"
 DEMO_SETS_EMB = ["train.workers=1"]                     # what the Makefile's demo passes: one thread, identical
-DEMO_SETS_RNN = ["train.workers=1", "data.folds=10"]    # bytes; 10-fold accuracy over all 200 sentences
+DEMO_SETS_RNN = ["train.workers=1"]                     # bytes; test accuracy on 10% held out
 SECTION = "## Demo robustness: `make demo`'s settings over seeds (demo_seeds.py)"
 SECTION_TEXT = SECTION + """
 
 Protocol (`benchmarks/demo_seeds.py`): stage one (configs/embeddings.yaml, one worker) for each stage-one seed,
-stage two (configs/rnn.yaml, 10 folds) for each stage-two seed (train.seed = data.seed) on those vectors, the two
-sentences labelled by the last fold's model, as `make demo` does; a pair is right
-when both example sentences get their expected label ("a gripping , beautifully acted film" pos, "a dull ,
-lifeless mess" neg). Accuracy in % is the test accuracy (mean over folds with k-fold), its mean and range over
-all pairs.
+stage two (configs/rnn.yaml) for each stage-two seed (train.seed = data.seed) on those vectors, the two
+sentences labelled as `make demo` does; a pair is right when both example sentences get their expected label.
+Accuracy in % is the test accuracy (mean over folds with k-fold), its mean and range over all pairs.
 
 """ + results.header("settings", "stage-one seeds", "stage-two seeds", "both sentences right", "accuracy mean [min-max]",
                      "seconds", "command")
@@ -72,11 +71,12 @@ def run(args) -> dict:
             labels = [result.classifier.labels[i] for i in probs.argmax(axis=1)]
             right = all(lab == want for lab, (_, want) in zip(labels, EXAMPLES))
             rows.append({"emb_seed": s, "rnn_seed": r, "accuracy": result.metrics["accuracy"], "labels": labels,
-                         "p_pos": [float(p[result.classifier.labels.index("pos")]) for p in probs],
+                         "p_want": [float(p[result.classifier.labels.index(want)]) for p, (_, want) in
+                                    zip(probs, EXAMPLES)],
                          "right": right, "seconds": t_emb + time.perf_counter() - t0})
             print(f"stage one seed {s}, stage two seed {r}: accuracy {result.metrics['accuracy']:.3f}; "
-                  + "; ".join(f"{text!r} -> {lab} (p_pos {p:.2f})"
-                              for (text, _), lab, p in zip(EXAMPLES, labels, rows[-1]["p_pos"]))
+                  + "; ".join(f"{text!r} -> {lab} (p_{want} {p:.2f})"
+                              for (text, want), lab, p in zip(EXAMPLES, labels, rows[-1]["p_want"]))
                   + ("" if right else "  WRONG"), flush=True)
             t_emb = 0.0
     acc = np.array([row["accuracy"] for row in rows])
@@ -90,7 +90,7 @@ def parse_args(argv=None):
     p.add_argument("--embeddings-config", default=EMB_CONFIG)
     p.add_argument("--rnn-config", default=RNN_CONFIG)
     p.add_argument("--emb-seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--rnn-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    p.add_argument("--rnn-seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--set-emb", action="append", default=[], metavar="KEY=VALUE", help="stage-one override")
     p.add_argument("--set-rnn", action="append", default=[], metavar="KEY=VALUE", help="stage-two override")
     p.add_argument("--workdir", default="runs/demo-seeds")

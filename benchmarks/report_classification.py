@@ -30,12 +30,14 @@ fold (and seed) come back for seed averaging; the baseline picks C on the fold's
 train + dev sentences and is scored on the same test sentences.
 Reported accuracy and macro-F1 are means over folds (MR) or on the test set (SST-2), as train-rnn reports them.
 
-Seeds (`--seeds N`, default DEFAULT_SEEDS: MR 5, SST-2 3): each fold is trained N times (train.seed = seed,
-seed+1, ...) and the N probability vectors are averaged before the argmax; the table also gives the mean of
-the single-seed accuracies. MR went from 2 to 5 seeds on 2026-11-27 (78.2 -> 78.8 on the same vectors). The
-full run takes about 40 min on 2 idle cores (MR: 50 models of ~40 s; SST-2 2 min).
+Seeds (`--seeds N`, default DEFAULT_SEEDS: 3 for both): each fold is trained N times (train.seed = seed,
+seed+1, ...). The headline is ONE model, what a user trains: per seed, the accuracy of that model alone (MR:
+its mean over the folds), reported as mean ± std over the N seeds (`ours.single_model_accuracy`). Beside it,
+in its own labelled row, the ensemble: the N probability vectors averaged before the argmax (`ours.accuracy`).
+The full run takes about 30 min on 2 idle cores (MR: 30 models of ~40 s; SST-2 3 models).
 `--folds K` runs only the first K folds (a screen, marked as such in RESULTS.md); `--set-mr` / `--set-sst2`
-add `key=value` overrides, as `--set` does for train-rnn.
+add `key=value` overrides, as `--set` does for train-rnn, `--set` adds them to both; `--set-vectors` overrides
+stage one's config (e.g. `train.vector_size=300 output.dir=runs/emb-300`: a screen of the vectors).
 """
 from __future__ import annotations
 
@@ -72,8 +74,8 @@ DATASETS = {"MR": ("configs/mr.yaml", "mr"), "SST2": ("configs/sst2.yaml", "sst2
 ANCHORS = {"MR": [("CNN-rand (Kim 2014)", 76.1), ("NBSVM (Wang & Manning 2012, in Kim 2014)", 79.4),
                   ("CNN-static (Kim 2014)", 81.0)],
            "SST2": [("CNN-static (Kim 2014, trained on phrases)", 86.8)]}
-# Models averaged per fold: what fitted in the time of the report run on 2 shared cores (see RESULTS.md).
-DEFAULT_SEEDS = {"MR": 5, "SST2": 3}
+# Models per fold (seeds): each is reported alone (mean ± std over seeds) and, apart, as an ensemble.
+DEFAULT_SEEDS = {"MR": 3, "SST2": 3}
 SECTION = "## Classification report: MR and SST-2 against TF-IDF + logistic regression (report_classification.py)"
 SECTION_TEXT = SECTION + """
 
@@ -139,7 +141,7 @@ def prepare_corpus(sources, keys: set, out_path) -> dict:
 
 def stage_one(args) -> dict:
     from pipeline.config import EmbeddingsConfig
-    cfg = load_config(EmbeddingsConfig, args.embeddings_config)
+    cfg = load_config(EmbeddingsConfig, args.embeddings_config, args.set_vectors)
     vectors = Path(cfg.output.dir) / "vectors.bin"
     info = {"vectors": str(vectors), "seconds": None}
     if args.reuse_vectors and vectors.is_file():
@@ -183,22 +185,35 @@ def write_fold(fold, folder: Path) -> list:
     return sets
 
 
-def train_ours(cfg_path, sets, fold, folder: Path, seeds: list) -> tuple:
-    """Train one model per seed on `fold`; (test probabilities per seed, metrics.json per seed)."""
+def train_ours(cfg_path, sets, fold, folder: Path, seeds: list, jobs: int = 1) -> tuple:
+    """Train one model per seed on `fold`; (test probabilities per seed, metrics.json per seed, labels).
+    jobs > 1 trains that many seeds at once, each in its own process (the same models: a seed's run does
+    not depend on the others)."""
+    data_sets = write_fold(fold, folder / "data")
+    runs = [(cfg_path, [*sets, *data_sets, f"train.seed={seed}", f"output.dir={folder / f'seed{seed}'}"],
+             fold[2].texts) for seed in seeds]
+    if jobs > 1 and len(seeds) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=multiprocessing.get_context("fork")) as pool:
+            done = list(pool.map(_train_one, *zip(*runs)))
+    else:
+        done = [_train_one(*r) for r in runs]
+    return [d[0] for d in done], [d[1] for d in done], done[-1][2]
+
+
+def _train_one(cfg_path, sets, test_texts) -> tuple:
+    """One train-rnn run: (test probabilities, its metrics.json, labels); the model file is removed."""
     from pipeline.classifier.predict import Classifier
     from pipeline.classifier.train import train_rnn
-    data_sets = write_fold(fold, folder / "data")
-    probs, metrics = [], []
-    for seed in seeds:
-        out = folder / f"seed{seed}"
-        cfg = load_config(RNNConfig, ROOT / cfg_path, [*sets, *data_sets, f"train.seed={seed}", f"output.dir={out}"])
-        train_rnn(cfg)
-        clf = Classifier.load(out / "model.npz")
-        probs.append(clf.predict_proba(fold[2].texts))
-        metrics.append(json.loads((out / "metrics.json").read_text()))
-        (out / "model.npz").unlink()                 # the table inside is 100+ MB; the report keeps no models
-        labels = clf.labels
-    return probs, metrics, labels
+    cfg = load_config(RNNConfig, ROOT / cfg_path if cfg_path else None, sets)   # None: the code's defaults
+    train_rnn(cfg)
+    out = Path(cfg.output.dir)
+    clf = Classifier.load(out / "model.npz")
+    probs = clf.predict_proba(test_texts)
+    metrics = json.loads((out / "metrics.json").read_text())
+    (out / "model.npz").unlink()                 # the table inside is 100+ MB; the report keeps no models
+    return probs, metrics, clf.labels
 
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # inverse regularisation of the baseline, chosen on dev
@@ -208,12 +223,14 @@ def tfidf_baseline(train, dev, test_texts) -> tuple:
     """The baseline, TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True) + LogisticRegression,
     with C picked from C_GRID by accuracy on the same dev part our model early-stops on (C=1, scikit-learn's
     default, gives SST-2 78.5 against 81.3 for C=10: an untuned baseline would flatter us), then refitted
-    on train + dev; returns (predicted labels of `test_texts`, the chosen C)."""
+    on train + dev; returns (predicted labels of `test_texts`, the chosen C). Two classes: liblinear (the
+    figures in RESULTS.md); more: lbfgs, a multinomial model (liblinear is binary only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    solver = {"solver": "liblinear"} if len(set(train.labels)) <= 2 else {"solver": "lbfgs", "max_iter": 1000}
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     X = vec.fit_transform(train.texts)
-    fit = lambda C: LogisticRegression(C=C, solver="liblinear").fit(X, train.labels)  # noqa: E731
+    fit = lambda C: LogisticRegression(C=C, **solver).fit(X, train.labels)  # noqa: E731
     best_C, best_acc = 1.0, -1.0
     if dev is not None and len(dev):
         X_dev = vec.transform(dev.texts)
@@ -224,14 +241,14 @@ def tfidf_baseline(train, dev, test_texts) -> tuple:
     if dev is not None and len(dev):
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
         X = vec.fit_transform(list(train.texts) + list(dev.texts))
-        model = LogisticRegression(C=best_C, solver="liblinear").fit(X, list(train.labels) + list(dev.labels))
+        model = LogisticRegression(C=best_C, **solver).fit(X, list(train.labels) + list(dev.labels))
     else:
         model = fit(best_C)
     return list(model.predict(vec.transform(test_texts))), best_C
 
 
 def run_dataset(name, data_path, vectors, args, workdir: Path) -> dict:
-    extra = args.set_mr if name == "MR" else args.set_sst2
+    extra = [*args.set, *(args.set_mr if name == "MR" else args.set_sst2)]
     cfg_path, sets, cfg = rnn_config(name, data_path, vectors, extra)
     splits = load_splits(cfg.data)                   # the same call train-rnn makes: identical folds
     folds = splits.folds[:args.folds] if args.folds else splits.folds
@@ -239,23 +256,25 @@ def run_dataset(name, data_path, vectors, args, workdir: Path) -> dict:
     n_seeds = (args.seeds_mr if name == "MR" else args.seeds_sst2) or args.seeds or DEFAULT_SEEDS[name]
     seeds = [cfg.train.seed + i for i in range(n_seeds)]
     res = {"labels": labels, "folds_run": len(folds), "folds_total": len(splits.folds),
-           "ours": {"fold_acc": [], "fold_f1": [], "seed_acc": [], "y_true": [], "y_pred": [], "seconds": 0.0,
-                    "curves": []},
+           "ours": {"fold_acc": [], "fold_f1": [], "seed_acc": [], "seed_f1": [], "y_true": [], "y_pred": [],
+                    "seconds": 0.0, "curves": []},
            "tfidf": {"fold_acc": [], "fold_f1": [], "y_true": [], "y_pred": [], "seconds": 0.0, "C": []},
            "config": cfg_path, "sets": list(extra), "seeds": seeds}
     for k, (train, dev, test) in enumerate(folds):
         lab_id = {lab: i for i, lab in enumerate(labels)}
         y_true = [lab_id[lab] for lab in test.labels]
         t0 = time.perf_counter()
-        probs, metrics, rnn_labels = train_ours(cfg_path, sets, (train, dev, test), workdir / name / f"fold{k}", seeds)
+        probs, metrics, rnn_labels = train_ours(cfg_path, sets, (train, dev, test), workdir / name / f"fold{k}", seeds,
+                                                args.jobs)
         res["ours"]["seconds"] += time.perf_counter() - t0
         assert rnn_labels == labels, (rnn_labels, labels)
         pred = np.mean(probs, axis=0).argmax(axis=1).tolist()
         rep = classification_report(y_true, pred, labels)
         res["ours"]["fold_acc"].append(rep["accuracy"])
         res["ours"]["fold_f1"].append(rep["macro_f1"])
-        res["ours"]["seed_acc"].append([classification_report(y_true, p.argmax(axis=1), labels)["accuracy"]
-                                        for p in probs])
+        alone = [classification_report(y_true, p.argmax(axis=1), labels) for p in probs]
+        res["ours"]["seed_acc"].append([r["accuracy"] for r in alone])     # (fold, seed): each model alone
+        res["ours"]["seed_f1"].append([r["macro_f1"] for r in alone])
         res["ours"]["y_true"] += y_true
         res["ours"]["y_pred"] += pred
         res["ours"]["curves"] += [{"train_loss": m["train_loss"], "dev_accuracy": m["dev_accuracy"],
@@ -270,16 +289,22 @@ def run_dataset(name, data_path, vectors, args, workdir: Path) -> dict:
         res["tfidf"]["fold_f1"].append(rep_b["macro_f1"])
         res["tfidf"]["y_true"] += y_true
         res["tfidf"]["y_pred"] += pred_b
-        print(f"{name} fold {k + 1}/{len(folds)}: ours {rep['accuracy']:.4f} (seeds "
-              f"{', '.join(f'{a:.4f}' for a in res['ours']['seed_acc'][-1])}), tfidf {rep_b['accuracy']:.4f} (C={C:g})",
-              flush=True)
+        print(f"{name} fold {k + 1}/{len(folds)}: ours, one model per seed "
+              f"{', '.join(f'{a:.4f}' for a in res['ours']['seed_acc'][-1])} (ensemble {rep['accuracy']:.4f}), "
+              f"tfidf {rep_b['accuracy']:.4f} (C={C:g})", flush=True)
     for model in ("ours", "tfidf"):
         r = res[model]
         r["accuracy"] = mean_std(r["fold_acc"])["mean"]
         r["accuracy_std"] = mean_std(r["fold_acc"])["std"]
         r["macro_f1"] = mean_std(r["fold_f1"])["mean"]
         r["confusion_matrix"] = classification_report(r["y_true"], r["y_pred"], labels)["confusion_matrix"]
-    res["ours"]["single_seed_accuracy"] = float(np.mean(res["ours"]["seed_acc"]))
+    o = res["ours"]
+    per_seed = np.mean(o["seed_acc"], axis=0)          # (seeds,): each seed's model alone, mean over folds
+    o["per_seed_accuracy"] = per_seed.tolist()
+    o["single_model_accuracy"] = float(per_seed.mean())
+    o["single_model_accuracy_std"] = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else 0.0
+    o["single_model_macro_f1"] = float(np.mean(o["seed_f1"]))
+    o["single_model_fold_std"] = float(np.mean(np.std(o["seed_acc"], axis=0, ddof=1))) if len(folds) > 1 else 0.0
     return res
 
 
@@ -288,8 +313,7 @@ def run_dataset(name, data_path, vectors, args, workdir: Path) -> dict:
 # ---------------------------------------------------------------------------------------------------
 def settings_text(name, res, vectors) -> str:
     sets = " ".join(res["sets"])
-    seeds = f"; {len(res['seeds'])} seeds averaged" if len(res["seeds"]) > 1 else ""
-    return f"{res['config']}{(' ' + sets) if sets else ''}{seeds}; vectors {vectors}"
+    return f"{res['config']}{(' ' + sets) if sets else ''}; seeds {', '.join(map(str, res['seeds']))}; vectors {vectors}"
 
 
 def protocol_text(name, res) -> str:
@@ -299,18 +323,34 @@ def protocol_text(name, res) -> str:
     return f"{res['folds_total']}-fold CV" if full else f"SCREEN {res['folds_run']} of {res['folds_total']} folds"
 
 
+def _rows(name, res) -> list:
+    """(label, accuracy text, macro-F1, seconds) per model of one data set: one model first, then the
+    ensemble, then TF-IDF. One model: mean ± std over seeds of each seed's model alone; MR's fold spread
+    (the std over folds, averaged over seeds) in brackets. Ensemble and TF-IDF: ± std over folds (MR)."""
+    o, b, n = res["ours"], res["tfidf"], len(res["seeds"])
+    cv = res["folds_run"] > 1
+    fold_std = lambda r: f" ± {100 * r['accuracy_std']:.1f}" if cv else ""  # noqa: E731
+    one = f"{100 * o['single_model_accuracy']:.1f}"
+    if n > 1:
+        one += f" ± {100 * o['single_model_accuracy_std']:.1f} (seeds)"
+    if cv:
+        one += f" [folds ± {100 * o['single_model_fold_std']:.1f}]"
+    per_seed = ", ".join(f"{100 * a:.1f}" for a in o["per_seed_accuracy"])
+    rows = [(f"ours: ONE model (RNN on frozen skip-gram vectors), mean of {n} seed{'s' * (n > 1)} ({per_seed})",
+             one, f"{100 * o['single_model_macro_f1']:.1f}", f"{o['seconds'] / max(n, 1):.0f}")]
+    if n > 1:
+        rows.append((f"ours: ensemble of the {n} seeds' models (probabilities averaged; not one model)",
+                     f"{100 * o['accuracy']:.1f}{fold_std(o)}", f"{100 * o['macro_f1']:.1f}", f"{o['seconds']:.0f}"))
+    rows.append(("TF-IDF (1-2 grams) + logistic regression", f"{100 * b['accuracy']:.1f}{fold_std(b)}",
+                 f"{100 * b['macro_f1']:.1f}", f"{b['seconds']:.1f}"))
+    return rows
+
+
 def table(results: dict, stage_one_seconds) -> str:
     rows = ["| data set | model | accuracy | macro-F1 | seconds |", "| --- | --- | --- | --- | --- |"]
     for name, res in results.items():
         proto = protocol_text(name, res)
-        o, b = res["ours"], res["tfidf"]
-        seeds = f", {len(res['seeds'])} seeds averaged (single seed {100 * o['single_seed_accuracy']:.1f})" \
-            if len(res["seeds"]) > 1 else ""
-        std = lambda r: f" ± {100 * r['accuracy_std']:.1f}" if res["folds_run"] > 1 else ""  # noqa: E731
-        rows.append(f"| {name} ({proto}) | ours: RNN on frozen skip-gram vectors{seeds} | "
-                    f"{100 * o['accuracy']:.1f}{std(o)} | {100 * o['macro_f1']:.1f} | {o['seconds']:.0f} |")
-        rows.append(f"| {name} ({proto}) | TF-IDF (1-2 grams) + logistic regression | "
-                    f"{100 * b['accuracy']:.1f}{std(b)} | {100 * b['macro_f1']:.1f} | {b['seconds']:.1f} |")
+        rows += [f"| {name} ({proto}) | {label} | {acc} | {f1} | {sec} |" for label, acc, f1, sec in _rows(name, res)]
         for anchor, acc in ANCHORS[name]:
             rows.append(f"| {name} | published: {anchor} | {acc:.1f} | n/a | n/a |")
     if stage_one_seconds:
@@ -318,32 +358,43 @@ def table(results: dict, stage_one_seconds) -> str:
     return "\n".join(rows)
 
 
-def append_results(path: Path, res: dict, stage_one_seconds, vectors, command: str, load) -> None:
-    """Two rows per data set (ours, TF-IDF) and, for a full run of both sets, the dated report block at the
-    end of this section (benchmarks/results.py writes them under its lock)."""
+def append_results(path: Path, res: dict, stage_one_seconds, vectors, command: str, load, rows=True,
+                   block=True) -> None:
+    """Rows per data set (ours one model, ours ensemble, TF-IDF) and, for a full run of both sets, the dated
+    report block at the end of this section (benchmarks/results.py writes them under its lock). main() writes
+    each data set's rows as soon as it is done (rows only), then the block (block only)."""
     new = []
-    for name, r_set in res.items():
-        for model, label in (("ours", "ours (RNN)"), ("tfidf", "TF-IDF + LR")):
-            r = r_set[model]
-            std = f" ± {100 * r['accuracy_std']:.1f}" if r_set["folds_run"] > 1 else ""
-            settings = settings_text(name, r_set, vectors) if model == "ours" else \
-                f"C chosen on dev from {C_GRID}, refitted on train + dev; C per fold: " + \
-                ", ".join(f"{c:g}" for c in r["C"])
+    for name, r_set in (res.items() if rows else ()):
+        tfidf_settings = f"C chosen on dev from {C_GRID}, refitted on train + dev; C per fold: " + \
+            ", ".join(f"{c:g}" for c in r_set["tfidf"]["C"])
+        for label, acc, f1, sec in _rows(name, r_set):
+            settings = tfidf_settings if label.startswith("TF-IDF") else settings_text(name, r_set, vectors)
             new.append(results.row(results.prefix(load) + [
-                name, protocol_text(name, r_set), label, settings, f"{100 * r['accuracy']:.2f}{std}",
-                f"{100 * r['macro_f1']:.2f}", f"{r['seconds']:.0f}", f"`{command}`"]))
-    block = ""
+                name, protocol_text(name, r_set), label, settings, acc, f1, sec, f"`{command}`"]))
+    text = ""
     full = all(r_set["folds_run"] == r_set["folds_total"] for r_set in res.values())
-    if full and len(res) == len(DATASETS):
+    if block and full and len(res) == len(DATASETS):
         date, mach, _, load_text = results.prefix(load)
-        block = (f"### Report {date} UTC\n\nMachine: {mach}; load {load_text}. Command: `{command}`\n\n"
-                 f"{table(res, stage_one_seconds)}\n")
-    results.append(SECTION, SECTION_TEXT, new, block, path)
+        text = (f"### Report {date} UTC\n\nMachine: {mach}; load {load_text}. Command: `{command}`\n\n"
+                f"{table(res, stage_one_seconds)}\n")
+    if new or text:
+        results.append(SECTION, SECTION_TEXT, new, text, path)
 
 
 def json_summary(results: dict) -> dict:
-    return {name: {model: {"accuracy": res[model]["accuracy"], "macro_f1": res[model]["macro_f1"]}
-                   for model in ("ours", "tfidf")} for name, res in results.items()}
+    """Per data set: ours.single_model_accuracy (mean over seeds of each model alone) with its std and the
+    per-seed figures, ours.accuracy (the ensemble), tfidf.accuracy; macro-F1 likewise."""
+    out = {}
+    for name, res in results.items():
+        o, b = res["ours"], res["tfidf"]
+        out[name] = {"ours": {"single_model_accuracy": o["single_model_accuracy"],
+                              "single_model_accuracy_std": o["single_model_accuracy_std"],
+                              "single_model_macro_f1": o["single_model_macro_f1"],
+                              "per_seed_accuracy": o["per_seed_accuracy"], "seeds": res["seeds"],
+                              "accuracy": o["accuracy"], "macro_f1": o["macro_f1"]},
+                     "tfidf": {"accuracy": b["accuracy"], "macro_f1": b["macro_f1"]},
+                     "folds": res["folds_run"], "folds_total": res["folds_total"]}
+    return out
 
 
 def _save(fig, path: Path) -> Path:
@@ -407,11 +458,15 @@ def parse_args(argv=None):
     p.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=["SST2", "MR"])
     p.add_argument("--folds", type=int, default=0, help="run only the first K folds (a screen); 0 = all")
     p.add_argument("--seeds", type=int, default=0,
-                   help=f"models per fold whose probabilities are averaged (default {DEFAULT_SEEDS})")
+                   help=f"models per fold, each reported alone and as an ensemble (default {DEFAULT_SEEDS})")
+    p.add_argument("--jobs", type=int, default=1, help="seeds of a fold trained at once, one process each")
     p.add_argument("--seeds-mr", type=int, default=0, help="--seeds for MR only")
     p.add_argument("--seeds-sst2", type=int, default=0, help="--seeds for SST-2 only")
     p.add_argument("--set-mr", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--set-sst2", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="train-rnn override for both")
+    p.add_argument("--set-vectors", action="append", default=[], metavar="KEY=VALUE",
+                   help="stage one override (configs/embeddings-report.yaml), e.g. train.vector_size=300")
     p.add_argument("--workdir", default="runs/report", help="fold files and per-run outputs")
     p.add_argument("--json", metavar="PATH")
     p.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
@@ -437,6 +492,8 @@ def main(argv=None) -> int:
             partial = Path(args.workdir) / "partial.json"     # what is done so far, should a later step fail
             partial.parent.mkdir(parents=True, exist_ok=True)
             partial.write_text(json.dumps({"summary": json_summary(res), "table": table(res, None)}))
+            if not args.no_results:                           # rows now: a later failure keeps them
+                append_results(RESULTS, {name: res[name]}, None, info["vectors"], command, load, block=False)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -445,7 +502,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(json_summary(res), indent=2) + "\n")
     if not args.no_results:
-        append_results(RESULTS, res, info["seconds"], info["vectors"], command, load)
+        append_results(RESULTS, res, info["seconds"], info["vectors"], command, load, rows=False)
     if not args.no_figures:
         for path in figures(res, FIGURES):
             print(f"wrote {path}")

@@ -14,7 +14,8 @@ Three jobs, one module:
   fetched, with how to fetch and place the files by hand (`pipeline download` then verifies those files).
   Sizes are capped while bytes arrive: a download stops at its recorded size (else MAX_DOWNLOAD), and an
   archive member at its file's recorded size (else MAX_MEMBER), checked while it is extracted.
-* `labelled_dataset(name, path)` tells stage two where a named labelled set lives and in which format.
+* `labelled_dataset(name, path)` tells stage two where a named labelled set lives and in which format
+  (`gensim-genre` is built on first use from text inside gensim: pipeline/genre.py).
 
 Run it:
 
@@ -186,11 +187,15 @@ def _extract_gensim_wiki(out: Path) -> Path:
 # ---------------------------------------------------------------------------------------------------
 # Named labelled sets for stage two
 # ---------------------------------------------------------------------------------------------------
-LABELLED = ("gensim-polarity", "mr", "sst2")
+LABELLED = ("gensim-genre", "gensim-polarity", "mr", "sst2")
 
 
 def labelled_dataset(name: str, path: str | None) -> dict:
     """Format, encoding and files (as strings) of a named labelled set, in LabelledDataConfig's terms."""
+    if name == "gensim-genre":          # news vs encyclopedia passages built from gensim's text (genre.py)
+        from .genre import NAME, build_genre
+        path = build_genre(DATA_DIR / NAME, _extract_gensim_wiki(DATA_DIR / "gensim-wiki.txt"))
+        return {"format": "fasttext", "train": [str(path)], "dev": [], "test": [], "encoding": "utf-8"}
     if name == "gensim-polarity":
         from gensim.test.utils import datapath
         # 200 MR sentences, Windows-1252 like MR itself (0x97 dashes, e-acute): not valid UTF-8.

@@ -119,7 +119,7 @@ def tiny_problem(rng, V=7, D=3, B=4, T=5, C=3, dtype=np.float64):
 
 
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
-@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "meanmax"])
 def test_gradients_whole_model(cell, pooling):
     """Central differences in float64 through projection, 2 bidirectional layers, pooling, dropout."""
     rng = np.random.default_rng(0)
@@ -215,7 +215,7 @@ def test_predictor_table_grows_across_batches_in_threads():
     rng = np.random.default_rng(5)
     V, D, T = 3000, 6, 12
     table = rng.standard_normal((V + 2, D))
-    mc = RNNModelConfig(cell="lstm", hidden_size=3, pooling="last")
+    mc = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=False, pooling="last", dropout=0.0)
     p = M.init_params(mc, D, 2, seed=1, dtype=np.float64)
     pred = P.Predictor(p, mc, table, threads=2)
     first = None
@@ -234,7 +234,8 @@ def test_predictor_table_grows_across_batches_in_threads():
 def test_elman_forward_matches_numpy_reference():
     rng = np.random.default_rng(1)
     table, ids, lengths, _ = tiny_problem(rng, T=6)
-    mc = RNNModelConfig(cell="elman", hidden_size=4, pooling="last", projection=2)
+    mc = RNNModelConfig(cell="elman", hidden_size=4, bidirectional=False, pooling="last", projection=2,
+                        dropout=0.0)
     p = M.init_params(mc, table.shape[1], 3, seed=2, dtype=np.float64)
     logits, _ = M.forward(p, mc, table, ids, lengths)
     W, U, b = p["l0.fwd.W"], p["l0.fwd.U"], p["l0.fwd.b"]
@@ -263,7 +264,7 @@ def test_elman_learns_first_token_of_30():
         ids[:, 0] = rng.integers(0, K, n)
         return ids, np.full(n, T, np.int32), ids[:, 0].copy()
 
-    mc = RNNModelConfig(cell="elman", hidden_size=16, pooling="last")
+    mc = RNNModelConfig(cell="elman", hidden_size=16, bidirectional=False, pooling="last", dropout=0.0)
     p = M.init_params(mc, D, K, seed=1)
     opt = Adam(p, 0.01)
     test_ids, test_len, test_y = batch(400)
@@ -347,18 +348,22 @@ def test_predict_missing_model_exits_2(tmp_path, capsys):
     assert cli.main(["predict", "--model", str(bad), "text"]) == 2
 
 
-def test_interrupt_then_resume_gives_the_same_model(tmp_path, monkeypatch):
+@pytest.mark.parametrize("settings", [("model.dropout=0.3",),
+                                      ("model.word_dropout=0.2", "model.pooling=meanmax", "train.average=0.9")])
+def test_interrupt_then_resume_gives_the_same_model(tmp_path, monkeypatch, settings):
     """SIGINT mid-epoch (sent by the run itself after its 11th batch: the test hook of signals.py) saves a
-    checkpoint (exit 130); --resume ends with the bytes of an uninterrupted run."""
+    checkpoint (exit 130); --resume ends with the bytes of an uninterrupted run (the word-dropout draws and
+    the averaged weights included)."""
     from pipeline.signals import TEST_HOOK
-    assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3")) == 0
+    extra = tuple(a for s in settings for a in ("--set", s))
+    assert tiny_run(tmp_path, extra=extra) == 0
     reference = (tmp_path / "run" / "model.npz").read_bytes()
     (tmp_path / "run" / "model.npz").unlink()
     monkeypatch.setenv(TEST_HOOK, "11")           # mid-way through epoch 2 (7 batches per epoch)
-    assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3")) == 130
+    assert tiny_run(tmp_path, extra=extra) == 130
     assert (tmp_path / "run" / "checkpoint.npz").is_file() and not (tmp_path / "run" / "model.npz").exists()
     monkeypatch.delenv(TEST_HOOK)
-    assert tiny_run(tmp_path, extra=("--set", "model.dropout=0.3", "--resume")) == 0
+    assert tiny_run(tmp_path, extra=extra + ("--resume",)) == 0
     assert (tmp_path / "run" / "model.npz").read_bytes() == reference
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
@@ -378,6 +383,46 @@ def test_nan_loss_stops_with_advice_and_keeps_best(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lower train.lr" in err[0] and "best weights" in err[0]
     assert (tmp_path / "run" / "model.npz").is_file()
+
+
+def test_word_dropout_zeroes_real_tokens_only():
+    """drop_words: about p of the real tokens become the PAD row, padding and the input stay as they were,
+    and the draws come from the generator given (same seed, same drops)."""
+    rng = np.random.default_rng(0)
+    B, T, pad = 200, 30, 99
+    lengths = rng.integers(1, T + 1, B).astype(np.int32)
+    ids = np.full((B, T), pad, np.int32)
+    for b in range(B):
+        ids[b, :lengths[b]] = rng.integers(0, 50, lengths[b])
+    before = ids.copy()
+    out = cdata.drop_words(ids, lengths, 0.25, pad, np.random.default_rng(1))
+    assert np.array_equal(ids, before) and out.dtype == np.int32
+    real = np.arange(T)[None, :] < lengths[:, None]
+    assert np.array_equal(out[~real], ids[~real])                       # padding untouched
+    dropped = (out != ids) & real
+    assert np.all(out[dropped] == pad) and np.array_equal(out[real & ~dropped], ids[real & ~dropped])
+    assert abs(dropped.sum() / real.sum() - 0.25) < 0.02
+    assert np.array_equal(out, cdata.drop_words(ids, lengths, 0.25, pad, np.random.default_rng(1)))
+
+
+def test_weight_average_is_the_bias_corrected_moving_average():
+    """train.average = a: the weights evaluated and kept are sum_s (1-a) a^(t-s) p_s / (1 - a^t) over the
+    steps s = 1..t so far, i.e. the mean of the training weights with geometric weights summing to 1."""
+    from pipeline.classifier.train import _State
+    st = _State.__new__(_State)
+    st.params = {"V": np.zeros((2, 3), np.float32)}
+    st.avg = {"V": np.zeros((2, 3), np.float32)}
+    st.opt = Adam(st.params, 0.1)
+    a, seen = 0.8, []
+    for t in range(1, 6):
+        st.params["V"][...] = t                 # the training weights after step t
+        st.opt.t = t
+        st.update_average(a)
+        seen.append(float(t))
+    w = np.array([(1 - a) * a ** (len(seen) - 1 - i) for i in range(len(seen))])
+    np.testing.assert_allclose(st.weights(a)["V"], np.dot(w, seen) / w.sum(), rtol=1e-6)
+    st.avg = None                               # averaging off: the training weights themselves
+    assert st.weights(a)["V"] is st.params["V"]
 
 
 def test_lstm_forget_bias_initialisation():

@@ -313,3 +313,27 @@ def test_gensim_wiki_is_reused(wiki_dir, monkeypatch):
     monkeypatch.setattr(wc, "extract_pages", boom)
     assert datasets.prepare_corpus("gensim-wiki") == [path]
     assert path.stat().st_mtime_ns == before
+
+
+def test_gensim_genre_is_built_once_balanced_and_plain(wiki_dir, monkeypatch):
+    """gensim-genre: news (Lee) and encyclopedia (the wiki sample) passages alternating, 12-25 words of
+    lower-case letters on both sides (no punctuation, digit or case gives the source away), the same bytes
+    when built again, and read by stage two as a named fastText set."""
+    d, _ = wiki_dir
+    monkeypatch.setattr(datasets, "DATA_DIR", d)
+    spec = datasets.labelled_dataset("gensim-genre", None)
+    path = Path(spec["train"][0])
+    assert (spec["format"], spec["encoding"], path) == ("fasttext", "utf-8", d / "gensim-genre.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    labels = [line.split(" ", 1)[0] for line in lines]
+    assert labels[:4] == ["__label__news", "__label__encyclopedia"] * 2
+    assert labels.count("__label__news") == labels.count("__label__encyclopedia") > 3000
+    words = [line.split(" ")[1:] for line in lines]
+    assert all(8 <= len(w) <= 25 for w in words) and sum(len(w) >= 12 for w in words) > 0.9 * len(words)
+    assert all(t.isalpha() and t == t.lower() for w in words for t in w)
+    assert len(set(lines)) > 0.99 * len(lines)
+    first = path.read_bytes()
+    path.unlink()
+    datasets.labelled_dataset("gensim-genre", None)
+    assert path.read_bytes() == first
+    assert not list(d.glob(".gensim-genre.txt.*"))     # no temporary left behind

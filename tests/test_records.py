@@ -52,13 +52,14 @@ def train_rnn(tmp_path, *sets):
 
 
 def test_stage_two_history_and_figures(tmp_path):
-    out, m, rows = train_rnn(tmp_path, "train.epochs=3", "data.dev_fraction=0.2", "data.test_fraction=0.2")
+    out, m, rows = train_rnn(tmp_path, "train.epochs=3", "data.dev_fraction=0.2", "data.test_fraction=0.2",
+                             "train.lr=0.003")
     header = (out / "history.csv").read_text().splitlines()[0]
     assert header == "epoch,train_loss,dev_loss,dev_accuracy,lr,seconds"
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert [r["train_loss"] for r in rows] == pytest.approx(m["train_loss"], rel=1e-7)
     assert [r["dev_accuracy"] for r in rows] == pytest.approx(m["dev_accuracy"], rel=1e-7)
-    assert all(r["dev_loss"] > 0 and r["lr"] == 0.002 and r["seconds"] > 0 for r in rows)
+    assert all(r["dev_loss"] > 0 and r["lr"] == 0.003 and r["seconds"] > 0 for r in rows)
     for name in ("learning_curves.png", "confusion_matrix.png"):
         assert_png(out / name)
     assert not list(out.glob(".*.tmp"))

@@ -3,6 +3,7 @@ the RNN is replaced by a stub that records what it was given)."""
 import gzip
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("report_classification", ROOT / "benchmarks" / "report_classification.py")
 report = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("report_classification", report)   # so that --jobs can pickle its worker function
 spec.loader.exec_module(report)
 
 WORDS = ["good", "great", "fine", "bad", "awful", "dull", "film", "plot", "the", "a"]
@@ -48,7 +50,7 @@ def stub(monkeypatch):
     """Replace the RNN and record the test sentences each model saw."""
     seen = {"ours": [], "tfidf": [], "ours_train": [], "tfidf_train": []}
 
-    def fake_train_ours(cfg_path, sets, fold, folder, seeds):
+    def fake_train_ours(cfg_path, sets, fold, folder, seeds, jobs=1):
         train, dev, test = fold
         seen["ours"].append(list(test.texts))
         seen["ours_train"].append(list(train.texts) + list(dev.texts))
@@ -137,17 +139,21 @@ def test_main_json_results_and_figures(data, stub, tmp_path, monkeypatch):
     got = json.loads(out.read_text())
     assert set(got) == {"MR", "SST2"}
     for name in got:
-        assert set(got[name]) == {"ours", "tfidf"}
-        for model in ("ours", "tfidf"):
-            assert set(got[name][model]) == {"accuracy", "macro_f1"}
-            assert 0 <= got[name][model]["accuracy"] <= 1
+        assert {"ours", "tfidf"} <= set(got[name])
+        assert {"single_model_accuracy", "accuracy"} <= set(got[name]["ours"]) and "accuracy" in got[name]["tfidf"]
+        for acc in (got[name]["ours"]["single_model_accuracy"], got[name]["ours"]["accuracy"],
+                    got[name]["tfidf"]["accuracy"]):
+            assert 0 <= acc <= 1
+        assert len(got[name]["ours"]["per_seed_accuracy"]) == 3     # DEFAULT_SEEDS
     assert got["MR"]["ours"]["accuracy"] == pytest.approx(0.5)   # the stub always says "pos"
+    assert got["MR"]["ours"]["single_model_accuracy"] == pytest.approx(0.5)
     text = results.read_text()
     assert report.SECTION in text and "### Report" in text and "81.0" in text
     # rows and the dated block stay inside this report's section; the next section is untouched
     assert text.index(report.SECTION) < text.index("### Report") < text.index(other) and text.endswith(other)
     rows = [l for l in text.splitlines() if l.startswith("| 20")]
-    assert len(rows) == 4                              # 2 data sets x (ours, tfidf)
+    assert len(rows) == 6                              # 2 data sets x (ours one model, ours ensemble, tfidf)
+    assert text.index("ONE model") < text.index("ensemble of the 3 seeds")
     assert report.main(argv + ["--folds", "2", "--datasets", "MR"]) == 0
     text = results.read_text()
     assert text.count(report.SECTION) == 1 and text.count("### Report") == 1 and "SCREEN 2 of 10" in text
@@ -157,3 +163,18 @@ def test_main_json_results_and_figures(data, stub, tmp_path, monkeypatch):
         assert (tmp_path / "figures" / "sst2_learning_curves.png").is_file()
     except ImportError:
         pass
+
+
+def test_seeds_trained_in_parallel_give_the_same_models(data, tmp_path):
+    """--jobs: a fold's seeds trained in separate processes give the probabilities of one-by-one training."""
+    from pipeline.vectors import WordVectors, save_vectors
+    rng = np.random.default_rng(0)
+    save_vectors(tmp_path / "v.bin", WordVectors(WORDS, rng.standard_normal((len(WORDS), 4)).astype(np.float32)))
+    _, _, cfg = report.rnn_config("MR", str(data / "MR"), str(tmp_path / "v.bin"))
+    fold = report.load_splits(cfg.data).folds[0]
+    sets = [f"vectors.path={tmp_path / 'v.bin'}", "model.hidden_size=3", "train.epochs=2", "train.workers=1"]
+    one = report.train_ours(None, sets, fold, tmp_path / "one", [1, 2], jobs=1)
+    two = report.train_ours(None, sets, fold, tmp_path / "two", [1, 2], jobs=2)
+    assert one[2] == two[2] == ["neg", "pos"] and not np.array_equal(one[0][0], one[0][1])
+    for a, b in zip(one[0], two[0]):
+        np.testing.assert_array_equal(a, b)

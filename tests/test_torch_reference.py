@@ -35,11 +35,11 @@ torch = pytest.importorskip("torch")
 T, D, H, C, V = 7, 6, 4, 3, 20
 LENGTHS = np.array([7, 3, 5, 1, 6], np.int32)    # B = 5, unsorted, one of length 1, one full
 CONFIGS = {
-    "1 layer, last": dict(layers=1, bidirectional=False, pooling="last"),
+    "1 layer, last": dict(layers=1, bidirectional=False, pooling="last", dropout=0.0),
     "2 layers bidirectional, last, projection, dropout": dict(layers=2, bidirectional=True, pooling="last",
                                                               projection=5, dropout=0.3),
-    "2 layers, mean": dict(layers=2, bidirectional=False, pooling="mean"),
-    "bidirectional, max": dict(layers=1, bidirectional=True, pooling="max"),
+    "2 layers, mean": dict(layers=2, bidirectional=False, pooling="mean", dropout=0.0),
+    "bidirectional, max": dict(layers=1, bidirectional=True, pooling="max", dropout=0.0),
 }
 TOL = dict(rtol=1e-9, atol=1e-12)
 
@@ -136,7 +136,7 @@ def test_forward_and_every_gradient_equal_pytorchs(cell, config):
 def test_two_threads_give_pytorchs_gradients_too():
     """loss_and_grads splits a batch's rows over threads and sums the parts' gradients: still PyTorch's."""
     lengths = np.array([7, 6, 6, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1], np.int32)   # 16 rows: 2 parts of 8
-    mc = RNNModelConfig(cell="lstm", hidden_size=H, bidirectional=True, pooling="mean")
+    mc = RNNModelConfig(cell="lstm", hidden_size=H, bidirectional=True, pooling="mean", dropout=0.0)
     table, ids, y = problem(lengths, 3)
     params = random_params(mc, 4)
     loss, grads, _ = M.loss_and_grads(params, mc, table, ids, lengths, y, threads=2)

@@ -288,6 +288,15 @@ def make_batch(data: Encoded, idx, pad_id: int):
     return ids, lengths, data.y[idx]
 
 
+def drop_words(ids, lengths, p: float, pad_id: int, rng):
+    """Whole-word dropout (training only): each real token of `ids` (B, T) becomes `pad_id`, the table's PAD
+    row (zeros, `build_table`), with probability `p`, so the dropped word reads as a zero vector; lengths
+    and padding are kept. Draws B x T uniforms from `rng`; returns a new array, `ids` is left alone."""
+    real = np.arange(ids.shape[1])[None, :] < lengths[:, None]          # (B, T)
+    drop = (rng.random(ids.shape) < p) & real
+    return np.where(drop, np.int32(pad_id), ids).astype(np.int32)
+
+
 # ---------------------------------------------------------------------------------------------------
 # From the config to train / dev / test
 # ---------------------------------------------------------------------------------------------------
@@ -308,7 +317,7 @@ def load_splits(dc) -> Splits:
     train_f, dev_f, test_f = list(dc.train), list(dc.dev), list(dc.test)
     if not train_f:
         if not dc.name:
-            raise UserError("no training data: set data.name (gensim-polarity, mr, sst2) or data.train files")
+            raise UserError("no training data: set data.name (gensim-genre, gensim-polarity, mr, sst2) or data.train files")
         from ..datasets import labelled_dataset
         info = labelled_dataset(dc.name, dc.path)
         train_f, dev_f, test_f = info["train"], dev_f or info["dev"], test_f or info["test"]

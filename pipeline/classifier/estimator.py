@@ -47,10 +47,11 @@ IN_MEMORY = "<vectors given in Python>"
 class RNNClassifier(ClassifierMixin, BaseEstimator):
     """A recurrent classifier (Elman, LSTM, GRU) over frozen word vectors (module docstring)."""
 
-    def __init__(self, vectors="runs/embeddings/vectors.bin", *, cell="elman", activation="tanh", hidden_size=128,
-                 layers=1, bidirectional=False, pooling="last", projection=0, dropout=0.0, bptt_steps=0,
-                 forget_bias=1.0, optimizer="adam", lr=0.002, momentum=0.9, weight_decay=0.0, clip_norm=5.0,
-                 batch_size=32, epochs=20, patience=5, validation_fraction=0.1, seed=1, workers=0, unk="mean",
+    def __init__(self, vectors="runs/embeddings/vectors.bin", *, cell="gru", activation="tanh", hidden_size=64,
+                 layers=1, bidirectional=True, pooling="max", projection=0, dropout=0.5, word_dropout=0.0,
+                 bptt_steps=0, forget_bias=1.0, optimizer="adam", lr=0.004, momentum=0.9, weight_decay=0.0,
+                 clip_norm=5.0, batch_size=32, epochs=16, patience=4, average=0.998, validation_fraction=0.1, seed=1,
+                 workers=0, unk="mean",
                  max_words=None, vectors_binary="auto", tokenizer=None, output_dir=None, verbose=0):
         self.vectors = vectors
         self.cell = cell
@@ -61,6 +62,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         self.pooling = pooling
         self.projection = projection
         self.dropout = dropout
+        self.word_dropout = word_dropout
         self.bptt_steps = bptt_steps
         self.forget_bias = forget_bias
         self.optimizer = optimizer
@@ -71,6 +73,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.patience = patience
+        self.average = average
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.workers = workers

@@ -5,7 +5,8 @@
     h_t = cell(x_t, h_{t-1})           per layer and direction (cells.py: elman / lstm / gru,
                                        run by recurrence.py);
                                        layer l+1 reads layer l's states, both directions concatenated (2H)
-    r   = pool(h_1..h_L)               last / mean / max over the real steps, per direction, concatenated
+    r   = pool(h_1..h_L)               last / mean / max over the real steps, or meanmax = [mean; max]
+                                       (2H), per direction, concatenated
     r  <- r * mask / (1 - p)           inverted dropout, training only
     logits = V r + c,  p = softmax(logits),  loss = mean cross-entropy
 
@@ -29,6 +30,11 @@ GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
 def directions(mc) -> tuple:
     return ("fwd", "bwd") if mc.bidirectional else ("fwd",)
+
+
+def pooled_size(mc) -> int:
+    """H_r, the size of the sentence vector r: H per direction, 2H per direction for meanmax."""
+    return mc.hidden_size * len(directions(mc)) * (2 if mc.pooling == "meanmax" else 1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -68,7 +74,7 @@ def init_params(mc, D: int, C: int, seed: int, dtype=np.float32) -> dict:
             if mc.cell == "gru":
                 params[pre + "b_h"] = np.zeros(G * H)
         d_in = H * len(directions(mc))
-    params["V"] = _glorot(rng, C, d_in)
+    params["V"] = _glorot(rng, C, pooled_size(mc))
     params["c"] = np.zeros(C)
     return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
 
@@ -108,27 +114,40 @@ def _cell_backward(mc, params, grads, pre, dX, dH_out, H_out, cache, X, lengths,
 
 
 def _pool_forward(mc, H_out, lengths, reverse):
-    """R (B, H) of one direction's states and the argmax cache (max pooling only)."""
+    """R (B, H) of one direction's states ((B, 2H) = [mean, max] for meanmax) and the argmax cache (max
+    and meanmax pooling only)."""
     B, _, H = H_out.shape
-    R = np.empty((B, H), H_out.dtype)
     if mc.pooling == "last":
+        R = np.empty((B, H), H_out.dtype)
         kernels.pool_last_forward(R, H_out, lengths, reverse)
         return R, None
     if mc.pooling == "mean":
+        R = np.empty((B, H), H_out.dtype)
         kernels.pool_mean_forward(R, H_out, lengths)
         return R, None
     argmax = np.empty((B, H), np.int32)
-    kernels.pool_max_forward(R, argmax, H_out, lengths)
-    return R, argmax
+    if mc.pooling == "max":
+        R = np.empty((B, H), H_out.dtype)
+        kernels.pool_max_forward(R, argmax, H_out, lengths)
+        return R, argmax
+    R_mean, R_max = np.empty((B, H), H_out.dtype), np.empty((B, H), H_out.dtype)   # meanmax
+    kernels.pool_mean_forward(R_mean, H_out, lengths)
+    kernels.pool_max_forward(R_max, argmax, H_out, lengths)
+    return np.concatenate([R_mean, R_max], axis=1), argmax
 
 
 def _pool_backward(mc, dH_out, dR, lengths, argmax, reverse):
+    """dH_out (B, T, H) += the pooling's gradient from dR (B, H), or (B, 2H) for meanmax."""
     if mc.pooling == "last":
         kernels.pool_last_backward(dH_out, dR, lengths, reverse)
     elif mc.pooling == "mean":
         kernels.pool_mean_backward(dH_out, dR, lengths)
-    else:
+    elif mc.pooling == "max":
         kernels.pool_max_backward(dH_out, dR, argmax)
+    else:
+        H = dH_out.shape[2]
+        kernels.pool_mean_backward(dH_out, np.ascontiguousarray(dR[:, :H]), lengths)
+        kernels.pool_max_backward(dH_out, np.ascontiguousarray(dR[:, H:]), argmax)
 
 
 def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=True, mask=None, ztab=None):
@@ -178,6 +197,7 @@ def backward(params, mc, cache, dlogits) -> dict:
     grads = {k: np.zeros_like(v) for k, v in params.items()}
     lengths, R = cache["lengths"], cache["R"]
     H = mc.hidden_size
+    Hp = pooled_size(mc) // len(directions(mc))        # pooled width per direction
     dR = np.zeros_like(R)
     kernels.dense_backward(dR, grads["V"], grads["c"], dlogits, np.ascontiguousarray(R), params["V"])
     if cache["mask"] is not None:
@@ -187,7 +207,7 @@ def backward(params, mc, cache, dlogits) -> dict:
     dHs = []
     for k, ((H_out, _), d) in enumerate(zip(last_outs, dirs)):
         dH = np.zeros_like(H_out)
-        _pool_backward(mc, dH, np.ascontiguousarray(dR[:, k * H:(k + 1) * H]), lengths, cache["pooled"][k][1],
+        _pool_backward(mc, dH, np.ascontiguousarray(dR[:, k * Hp:(k + 1) * Hp]), lengths, cache["pooled"][k][1],
                        d == "bwd")
         dHs.append(dH)
     for layer in range(mc.layers - 1, -1, -1):
@@ -208,8 +228,7 @@ def backward(params, mc, cache, dlogits) -> dict:
 def dropout_mask(mc, B, rng, dtype=np.float32):
     """(B, H_r) inverted-dropout mask: 0 with probability mc.dropout, else 1 / (1 - mc.dropout)."""
     keep = 1.0 - mc.dropout
-    H_r = mc.hidden_size * len(directions(mc))
-    return ((rng.random((B, H_r)) < keep) / keep).astype(dtype)
+    return ((rng.random((B, pooled_size(mc))) < keep) / keep).astype(dtype)
 
 
 def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None, threads=1):

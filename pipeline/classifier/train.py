@@ -45,7 +45,7 @@ from ..rundir import clear_outputs
 from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import load_vectors, saved_tokenizer
-from .data import Encoder, batch_order, build_table, load_splits, make_batch
+from .data import Encoder, batch_order, build_table, drop_words, load_splits, make_batch
 from .metrics import accuracy, classification_report, log_loss, mean_std
 from .model import forward, init_params, loss_and_grads
 from .optim import clip_global_norm, make_optimizer
@@ -101,6 +101,8 @@ class _State:
         tc = run.cfg.train
         self.params = init_params(run.cfg.model, run.table.shape[1], len(run.labels), tc.seed + fold)
         self.opt = make_optimizer(tc, self.params)
+        # Polyak averaging (train.average > 0): running mean of the weights, bias-corrected in weights()
+        self.avg = {k: np.zeros_like(v) for k, v in self.params.items()} if tc.average > 0 else None
         self.dropout_rng = np.random.default_rng([tc.seed, fold, 7])
         self.fold = fold
         self.epoch = self.batch = 0            # position: batches of this epoch done
@@ -113,6 +115,21 @@ class _State:
         self.history = []                      # history.csv's rows, every fold's (HISTORY_COLUMNS)
         self.epoch_seconds = 0.0               # wall time of this epoch so far (training batches)
 
+    def update_average(self, decay: float) -> None:
+        """avg <- decay avg + (1 - decay) params, after each optimiser step (no-op without averaging)."""
+        if self.avg is not None:
+            for k, v in self.params.items():
+                self.avg[k] *= decay
+                self.avg[k] += (1.0 - decay) * v
+
+    def weights(self, decay: float) -> dict:
+        """What dev evaluation and early stopping see: the averaged weights avg / (1 - decay^t) after t steps
+        (Adam's bias correction: the average started at zero), else the training weights themselves."""
+        if self.avg is None or self.opt.t == 0:
+            return self.params
+        scale = 1.0 / (1.0 - decay ** self.opt.t)
+        return {k: (v * scale).astype(v.dtype) for k, v in self.avg.items()}
+
     def next_fold(self, run: _Run) -> "_State":
         """A fresh state for the next fold, carrying the finished folds and the speed counters."""
         st = _State(run, self.fold + 1)
@@ -122,6 +139,8 @@ class _State:
     def save(self, ckpt: Checkpoint) -> None:
         arrays = {f"param.{k}": v for k, v in self.params.items()}
         arrays.update(self.opt.state_arrays())
+        if self.avg is not None:
+            arrays.update({f"avg.{k}": v for k, v in self.avg.items()})
         if self.best is not None:
             arrays.update({f"best.{k}": v for k, v in self.best.items()})
         meta = {k: getattr(self, k) for k in self.META}
@@ -132,6 +151,9 @@ class _State:
         for k in self.params:
             self.params[k][...] = arrays[f"param.{k}"]
         self.opt.load_state_arrays(arrays)
+        if self.avg is not None:
+            for k in self.avg:
+                self.avg[k][...] = arrays[f"avg.{k}"]
         if "best.V" in arrays:
             self.best = {k: arrays[f"best.{k}"].copy() for k in self.params}
         for k in self.META:
@@ -255,8 +277,8 @@ def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
                 break
             if st.epoch < tc.epochs:
                 st.save(run.ckpt)
-    if st.best is None:                        # no dev set: the last weights
-        st.best, st.best_epoch = {k: v.copy() for k, v in st.params.items()}, st.epoch
+    if st.best is None:                        # no dev set: the last weights (averaged, with train.average)
+        st.best, st.best_epoch = {k: v.copy() for k, v in st.weights(tc.average).items()}, st.epoch
     return run.classifier(st.best)
 
 
@@ -265,6 +287,8 @@ def _train_batch(run: _Run, st: _State, train, idx) -> int:
     infinite loss stops the run (UserError), the best weights so far saved to model.npz."""
     tc = run.cfg.train
     ids, lens, y = make_batch(train, idx, run.table.shape[0] - 1)
+    if run.cfg.model.word_dropout > 0:
+        ids = drop_words(ids, lens, run.cfg.model.word_dropout, run.table.shape[0] - 1, st.dropout_rng)
     loss, grads, _ = loss_and_grads(st.params, run.cfg.model, run.table, ids, lens, y, True, st.dropout_rng,
                                     run.workers)
     norm = clip_global_norm(grads, tc.clip_norm)
@@ -275,6 +299,7 @@ def _train_batch(run: _Run, st: _State, train, idx) -> int:
             run.classifier(st.best).save(saved)
         raise _nan_error(tc, f"fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch + 1}", saved)
     st.opt.step(st.params, grads)
+    st.update_average(tc.average)
     st.loss_sum += loss * len(y)
     st.loss_n += len(y)
     st.batch += 1
@@ -302,13 +327,14 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
            "dev_accuracy": None, "lr": st.opt.lr}
     stop_now = False
     if dev is not None and len(dev):
-        probs = run.classifier(st.params).predict_proba_encoded(dev)
+        weights = st.weights(tc.average)
+        probs = run.classifier(weights).predict_proba_encoded(dev)
         acc = accuracy(dev.y, probs.argmax(axis=1))
         st.dev_accuracy.append(acc)
         row.update(dev_loss=log_loss(dev.y, probs), dev_accuracy=acc)
         msg += f", dev loss {row['dev_loss']:.4f}, dev accuracy {acc:.4f}"
         if acc > st.best_acc:
-            st.best = {k: v.copy() for k, v in st.params.items()}
+            st.best = {k: v.copy() for k, v in weights.items()}
             st.best_acc, st.best_epoch, st.bad_epochs = acc, st.epoch, 0
         else:
             st.bad_epochs += 1
