@@ -592,6 +592,12 @@ MODELS = [
 ]
 
 
+@pytest.mark.parametrize("data", [b"", b"hello, not a model\n" * 10, b"\x93NUMPY" + b"\x00" * 100])
+def test_model_file_that_is_not_an_npz(capsys, tmp_path, world, data):
+    model = write(tmp_path / "m.npz", data)
+    refused(capsys, [tmp_path, world["dir"]], ["predict", "--model", model, "the cat"], "m.npz", "not an .npz")
+
+
 @pytest.mark.parametrize("change, needle", [m[1:] for m in MODELS], ids=[m[0] for m in MODELS])
 def test_model_files_we_did_not_write(capsys, tmp_path, world, change, needle):
     model = model_variant(world, tmp_path, change)

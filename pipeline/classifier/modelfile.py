@@ -64,6 +64,9 @@ def load_model(path) -> dict:
         make = command_that_writes(path)
         how = f"`{make}` writes it" if make else "train one with `pipeline train-rnn`, or pass --model"
         raise UserError(f"model file not found: {path}; {how}")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":          # np.load would try it as a pickle and say so
+            raise UserError(f"{path} is not a model file (not an .npz archive); re-train it or pass the right --model")
     try:
         with np.load(path, allow_pickle=False) as z:
             version = int(z["format_version"])
