@@ -13,7 +13,9 @@ A driver saves one at every epoch end and when a stop is asked for (Ctrl-C / SIG
 raises `Checkpoint.interrupted()`; `--resume` continues from it (`Checkpoint.resume`), and a finished run
 removes it. Loading refuses, with one line that names the file and the fix, a checkpoint written with other
 settings or by another format version, a truncated or damaged file, and arrays whose shapes do not fit this
-run. The stages never import each other; both import this module.
+run, meta values the run needs but the file lacks (a checkpoint of another version of the code), and NaN or
+infinite numbers (a checkpoint saved as a run diverged). The stages never import each other; both import
+this module.
 
     ckpt = Checkpoint(out, config_key(cfg, workers))
     found = ckpt.resume(resume, shapes={"W_in": (V, D)})   # None: start afresh; else (arrays, meta)
@@ -70,10 +72,14 @@ class Checkpoint:
                    format_version=np.array(FORMAT_VERSION, np.int64))
         savez_deterministic(self.path, out)
 
-    def load(self, shapes: dict | None = None) -> tuple[dict, dict]:
+    def load(self, shapes: dict | None = None, meta_keys=(), dtypes: dict | None = None) -> tuple[dict, dict]:
         """(arrays, meta) of the checkpoint; UserError unless it was written by this format version with
-        the same settings, is whole, and its arrays named in `shapes` have those shapes."""
+        the same settings, is whole, its arrays named in `shapes` (`dtypes`) have those shapes (dtypes), its
+        meta holds `meta_keys`, and every floating-point array is finite."""
         fix = "start afresh without --resume"
+        with open(self.path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":      # np.load would try it as a pickle and say so
+                raise UserError(f"{self.path} is not a checkpoint written by pipeline (not an .npz archive); {fix}")
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 version = int(z["format_version"]) if "format_version" in z.files else None
@@ -89,16 +95,28 @@ class Checkpoint:
             raise
         except (zipfile.BadZipFile, EOFError) as exc:
             raise UserError(f"{self.path} is truncated or damaged ({exc}); {fix}") from None
-        except (OSError, KeyError, ValueError) as exc:
-            raise UserError(f"cannot resume from {self.path} ({type(exc).__name__}: {exc}); {fix}") from None
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise UserError(f"cannot resume from {self.path} ({type(exc).__name__}: {str(exc)[:80]}); {fix}") from None
         for name, shape in (shapes or {}).items():
             if name not in arrays or arrays[name].shape != tuple(shape):
                 got = arrays[name].shape if name in arrays else "missing"
                 raise UserError(f"{self.path} does not match this run ({name}: {got}, this run needs "
                                 f"{tuple(shape)}: the data, sizes or workers changed); {fix}")
+        for name, dtype in (dtypes or {}).items():
+            if name in arrays and arrays[name].dtype != np.dtype(dtype):
+                raise UserError(f"{self.path} holds {name} as {arrays[name].dtype}, this run needs "
+                                f"{np.dtype(dtype)}: it was not written by this version; {fix}")
+        missing = [k for k in meta_keys if not isinstance(meta, dict) or k not in meta]
+        if missing:
+            raise UserError(f"{self.path} lacks {', '.join(missing[:3])}: it was written by another version of "
+                            f"pipeline; {fix}")
+        bad = [k for k, v in arrays.items() if v.dtype.kind in "fc" and not np.isfinite(v).all()]
+        if bad:
+            raise UserError(f"{self.path} holds NaN or infinite numbers (in {', '.join(bad[:3])}): it was saved as "
+                            f"the run diverged; {fix} with a lower learning rate")
         return arrays, meta
 
-    def resume(self, resume: bool, shapes: dict | None = None):
+    def resume(self, resume: bool, shapes: dict | None = None, meta_keys=(), dtypes: dict | None = None):
         """(arrays, meta) to continue from when `resume` and a checkpoint exists, else None (start afresh;
         said when --resume found nothing)."""
         if not resume:
@@ -106,7 +124,12 @@ class Checkpoint:
         if not self.path.is_file():
             progress.say(f"no checkpoint at {self.path}; starting afresh")
             return None
-        return self.load(shapes)
+        return self.load(shapes, meta_keys, dtypes)
+
+    def foreign(self, exc) -> UserError:
+        """The error for a checkpoint whose contents the driver cannot restore (hand-made or another version)."""
+        return UserError(f"{self.path} does not fit this run ({type(exc).__name__}: {str(exc)[:80]}); start "
+                         f"afresh without --resume")
 
     def interrupted(self) -> Interrupted:
         """The exception a driver raises after saving on a stop request (the CLI prints it, exits 130)."""

@@ -12,8 +12,10 @@ over the library (pipeline/api.py, commands.py): parse, build the config, call, 
     pipeline --version
 
 `--quiet` (no progress bars or status lines) goes before or after the sub-command. Bad input ends with one
-line on stderr and exit status 2; an interrupted training saves a checkpoint and exits with 130; an unexpected
-failure prints one line and exits with 1 (PIPELINE_DEBUG=1 shows the traceback).
+line on stderr and exit status 2 (so does a file the system will not let us read or write, and running out
+of memory); an interrupted training saves a checkpoint and exits with 130; an unexpected failure prints one
+line and exits with 1 (PIPELINE_DEBUG=1 shows the traceback). Every message is one line of at most
+MESSAGE_CHARS characters, however long the input it names.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from .errors import Interrupted, UserError
 from .signals import StopFlag
 
 FORMATS = ["auto", "class_files", "label_first", "tsv", "fasttext"]
+MESSAGE_CHARS = 1000   # an error line is cut in the middle beyond this (a hostile input echoed somewhere)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -131,17 +134,19 @@ def run(args) -> int:
 
 
 def _encoding(args) -> str:
-    try:
-        "".encode(args.encoding)
-    except LookupError:
-        raise UserError(f"--encoding {args.encoding}: unknown encoding (e.g. utf-8, cp1252, latin-1)") from None
+    from .config import check_encoding
+    check_encoding(args.encoding, "--encoding")
     return args.encoding
 
 
 def _evaluate_embeddings(args) -> None:
     """Scores of a vectors file on word-pair and analogy files (default: the sets that ship with gensim)."""
+    from .commands import refuse_overwrite
     from .embeddings.evaluate import evaluate_files
     from .vectors import load_vectors
+    if args.restrict < 1:
+        raise UserError(f"--restrict {args.restrict}: give how many of the most frequent words to use, at least 1")
+    refuse_overwrite(args.json, [args.vectors, *args.pairs, *args.analogies], "--json")
     wv = load_vectors(args.vectors)
     scores = evaluate_files(wv.words, wv.vectors, args.pairs, args.analogies, args.restrict)
     for name, r in scores.items():
@@ -193,7 +198,7 @@ def _run_reporting_errors(args) -> int:
             return 130
         return code
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except Interrupted as exc:
         print(str(exc), file=sys.stderr)
@@ -201,18 +206,44 @@ def _run_reporting_errors(args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:         # the reader went away (| head): stop quietly, as cat does
+        _silence_stdout()
         return 0
     except MemoryError:
-        print("error: out of memory; use a smaller vocabulary (vocab.max_vocab_size) or vector_size",
+        print("error: out of memory; lower the sizes (vocab.max_vocab_size, train.vector_size, model.hidden_size, "
+              "train.batch_size) or free memory", file=sys.stderr)
+        return 2
+    except OSError as exc:          # the system refused a file we were given (permissions, a folder, a full disk)
+        if os.environ.get("PIPELINE_DEBUG"):
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {one_line(exc.strerror or exc)}; check the path and its permissions",
               file=sys.stderr)
         return 2
     except Exception as exc:  # an internal error: one line, the traceback only on request
         if os.environ.get("PIPELINE_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (re-run with PIPELINE_DEBUG=1 for the traceback "
-              f"and report it)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {one_line(exc)} (re-run with PIPELINE_DEBUG=1 for the "
+              f"traceback and report it)", file=sys.stderr)
         return 1
+
+
+def one_line(exc) -> str:
+    """The message of `exc` as one line of at most MESSAGE_CHARS characters (cut in the middle)."""
+    text = " ".join(str(exc).splitlines())
+    if len(text) > MESSAGE_CHARS:
+        half = MESSAGE_CHARS // 2
+        text = f"{text[:half]} ... {text[-(MESSAGE_CHARS - half - 5):]}"
+    return text
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit does not fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):   # stdout without a file descriptor (tests)
+        pass
 
 
 if __name__ == "__main__":

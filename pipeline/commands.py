@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomicio import atomic_path, atomic_write_json
-from .errors import UserError
+from .errors import UserError, shown, shown_list
 
 BATCH = 256          # sentences labelled at once: memory stays flat on any input length
 SHOWN = 10           # line numbers listed in a note
@@ -43,6 +43,9 @@ def predict(model, texts=(), input=None, output=None, fmt="tsv", k=None, encodin
         raise UserError(f"--k {k}: give the number of most probable labels to print, at least 1")
     if input is not None and not Path(input).is_file():
         raise UserError(f"input file not found: {input}; pass an existing file with --input (or use stdin)")
+    refuse_overwrite(output, [model, input], "--output")
+    if not texts and input is None and sys.stdin is None:
+        raise UserError("no input: stdin is closed; pass sentences as arguments or --input FILE")
     # The model file through predict.Classifier, the object RNNClassifier.predict_proba calls too (the
     # estimator itself would load scikit-learn: seconds for a command that labels one sentence).
     clf = Classifier.load(model)
@@ -67,16 +70,48 @@ def _input_lines(path, encoding):
         from .text import iter_lines
         yield from iter_lines([Path(path)], encoding)
         return
+    from .text import ascii_compatible
     raw = getattr(sys.stdin, "buffer", None)
     if raw is None:                             # a text stream (tests, embedding programs)
-        for line in sys.stdin:
-            yield line.rstrip("\r\n")
-        return
+        lines = (line.rstrip("\r\n") for line in sys.stdin)
+    elif not ascii_compatible(encoding):        # UTF-16 / UTF-32: decode the stream, then cut lines
+        import io
+        lines = (line.rstrip("\r\n") for line in io.TextIOWrapper(raw, encoding=encoding, newline=""))
+    else:
+        lines = _decoded(raw, encoding)
+    try:
+        for number, line in enumerate(lines, start=1):
+            if "\ufeff" in line:                  # a byte-order mark is never part of a word
+                line = line.replace("\ufeff", "")
+            if "\x00" in line:
+                raise UserError(f"stdin:{number}: a NUL byte in the text (binary data?); give text, one sentence "
+                                f"per line")
+            yield line
+    except UnicodeError as exc:
+        raise UserError(f"stdin: bytes are not valid {encoding} ({str(exc)[:80]}); pass the right --encoding") from None
+
+
+def _decoded(raw, encoding):
+    """Lines of the byte stream `raw` decoded one by one; the first is checked for a UTF-16/32 byte-order mark."""
     for number, data in enumerate(raw, start=1):
+        if number == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise UserError(f"stdin is UTF-16 or UTF-32 text (it starts with a byte-order mark), not {encoding}; "
+                            f"pass --encoding utf-16 (or utf-32)")
         try:
             yield data.decode(encoding).rstrip("\r\n")
         except UnicodeDecodeError:
             raise UserError(f"stdin:{number}: bytes are not valid {encoding}; pass the right --encoding") from None
+
+
+def refuse_overwrite(output, inputs, option) -> None:
+    """UserError when the file `output` would be written over one of `inputs` (a model, data, vectors)."""
+    if output is None:
+        return
+    out = Path(output).resolve()
+    for inp in inputs:
+        if inp is not None and Path(inp).resolve() == out:
+            raise UserError(f"{option} {shown(str(output))} is also an input of this command; writing it would "
+                            f"destroy that input: give another file name")
 
 
 def _predict_stream(clf, lines, out, fmt, k, skipped) -> None:
@@ -143,12 +178,13 @@ def evaluate_classifier(model, data, fmt="auto", encoding="utf-8", json_path=Non
     from .classifier.data import read_labelled
     from .classifier.estimator import RNNClassifier
     from .classifier.predict import warm_up
+    refuse_overwrite(json_path, [model, *data], "--json")
     clf = RNNClassifier.load(model)
     examples = read_labelled(data, fmt, encoding)
     names = clf.classifier_.labels
     for label, where in zip(examples.labels, examples.origin):
         if label not in names:
-            raise UserError(f"{where}: label {label!r} is not one of the model's labels ({', '.join(names)}); "
+            raise UserError(f"{where}: label {shown(label)} is not one of the model's labels ({shown_list(names)}); "
                             f"score it on data with those labels, or check --format")
     warm_up(clf.classifier_)
     report = clf.classification_report(examples.texts, [clf.classes_[names.index(l)] for l in examples.labels])
@@ -202,13 +238,13 @@ def neighbors(vectors, words=(), positive=(), negative=(), topn=10) -> None:
     unknown = [w for w in list(words) + list(positive) + list(negative) if known(w) is None]
     in_analogy = [w for w in unknown if w in positive or w in negative]
     if in_analogy:
-        raise UserError(f"cannot answer the analogy: {', '.join(map(repr, in_analogy))} not in the vocabulary of "
+        raise UserError(f"cannot answer the analogy: {', '.join(map(shown, in_analogy[:5]))} not in the vocabulary of "
                         f"{vectors} ({len(wv)} words)")
     if unknown and len(unknown) == len(words) and not positive:
         raise UserError(f"none of the query words is in the vocabulary of {vectors} ({len(wv)} words): "
-                        f"{', '.join(unknown)}")
+                        f"{shown_list(unknown)}")
     for word in unknown:
-        print(f"note: '{word}' is not in the vocabulary of {vectors} ({len(wv)} words); skipped", file=sys.stderr)
+        print(f"note: {shown(word)} is not in the vocabulary of {vectors} ({len(wv)} words); skipped", file=sys.stderr)
     queries = [([known(w)], [], known(w)) for w in words if known(w) is not None]
     if positive:
         pos, neg = [known(w) for w in positive], [known(w) for w in negative]
@@ -224,6 +260,7 @@ def export(vectors, text=None, binary=None) -> Path:
     from . import progress
     from .vectors import load_vectors, save_vectors
     out = Path(text if text is not None else binary)
+    refuse_overwrite(out, [vectors], "--text" if text is not None else "--binary")
     wv = load_vectors(vectors)
     save_vectors(out, wv, binary=text is None)
     progress.say(f"wrote {out}: {len(wv):,} words x {wv.dim}, word2vec {'text' if text is not None else 'binary'} "

@@ -5,13 +5,21 @@ the reason for it. Loading is strict: an unknown key names its path and the clos
 type or an out-of-range value names the key and what is allowed. The resolved config (every field) is
 saved beside each run's outputs, so a run can be repeated from its own directory.
 
+Everything is checked here, before any file is read: NaN and infinities, sizes and counts, seeds (0 ..
+2**32 - 1), fractions that would leave a split empty, empty or NUL-holding text where a path is expected,
+encodings (a text codec that round-trips), tokenizer patterns (no capturing group, never an empty match).
+YAML is read with a budget: at most MAX_CONFIG_BYTES of file and MAX_YAML_VALUES values once aliases are
+expanded, so a small file cannot grow into gigabytes; error messages echo at most errors.SHOWN characters.
+
     cfg = load_config(EmbeddingsConfig, "configs/embeddings.yaml", ["train.epochs=1"])
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,7 +29,19 @@ from typing import Literal, Optional
 import yaml
 
 from .atomicio import atomic_write_text
-from .errors import ConfigError
+from .errors import ConfigError, shown
+
+MAX_TEXT = 4096                 # characters in one config string (a path, a pattern): PATH_MAX on Linux
+MAX_INT = 2**62                 # whole numbers beyond this overflow the kernels' int64 arithmetic
+MAX_SEED = 2**32 - 1            # seeds: what numpy's and our splitmix64 seeding take without surprise
+MAX_WORKERS = 1024              # threads; more is a typo, and each one gets its own state arrays
+# Upper bounds of sizes that set the kernels' scratch buffers (SGNS: longest sentence x 2 window x (2 +
+# negative) ids per thread) or the parameter matrices: far above any published setting, far below overflow.
+LIMITS = {"vector_size": 10_000, "window": 10_000, "negative": 1_000, "max_sentence_length": 1_000_000,
+          "hidden_size": 65_536, "projection": 65_536, "layers": 64, "epochs": 100_000,
+          "bptt_steps": 1_000}             # truncated BPTT keeps bptt_steps + 1 gradient carriers; 0 is full BPTT
+MAX_CONFIG_BYTES = 1 << 20      # a config is a few hundred bytes; a larger file is the wrong file
+MAX_YAML_VALUES = 100_000       # values of a YAML document once its aliases are expanded (billion laughs)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -33,12 +53,7 @@ class TokenizerConfig:
     pattern: Optional[str] = None     # a regex whose matches are the tokens; None splits on whitespace
 
     def validate(self, at):
-        if self.pattern is not None:
-            import re
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ConfigError(f"{at}.pattern: not a valid regular expression ({exc})")
+        check_pattern(self.pattern, f"{at}.pattern")
 
 
 @dataclass(frozen=True)
@@ -54,11 +69,11 @@ class CorpusConfig:
     def validate(self, at):
         if not self.paths:
             raise ConfigError(f"{at}.paths: empty; give at least one file, folder or glob")
+        _paths(at, "paths", self.paths)
         _positive(at, "max_sentence_length", self.max_sentence_length)
-        try:
-            "".encode(self.encoding)
-        except LookupError:
-            raise ConfigError(f"{at}.encoding: unknown encoding {self.encoding!r} (e.g. utf-8, cp1252, latin-1)")
+        _at_most(at, "max_sentence_length", self.max_sentence_length)
+        check_encoding(self.encoding, f"{at}.encoding")
+        _path(at, "cache_dir", self.cache_dir, "null for no cache")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -99,8 +114,13 @@ class SGNSConfig:
     def validate(self, at):
         for name in ("vector_size", "window", "negative", "epochs", "chunk_words"):
             _positive(at, name, getattr(self, name))
-        if self.workers < 0:
-            raise ConfigError(f"{at}.workers: {self.workers} is negative; use 0 for all cores or a count")
+        for name in ("vector_size", "window", "negative", "epochs"):
+            _at_most(at, name, getattr(self, name))
+        if abs(self.ns_exponent) > 10:
+            raise ConfigError(f"{at}.ns_exponent: {self.ns_exponent} is outside [-10, 10]; counts**ns_exponent "
+                              f"overflows (the usual value is 0.75)")
+        _workers(at, self.workers)
+        _seed(at, "seed", self.seed)
         if not 0 <= self.sample < 1:
             raise ConfigError(f"{at}.sample: {self.sample} is outside [0, 1); gensim's default is 1e-3")
         if not 0 < self.alpha <= 1:
@@ -114,6 +134,9 @@ class EmbeddingsOutputConfig:
     dir: str = "runs/embeddings"
     write_text: bool = False          # also write vectors.txt (word2vec text format)
     evaluate: bool = True             # WordSim-353, SimLex-999 and Google analogies after training
+
+    def validate(self, at):
+        _path(at, "dir", self.dir)
 
 
 @dataclass(frozen=True)
@@ -153,6 +176,19 @@ class LabelledDataConfig:
                 raise ConfigError(f"{at}.{name}: {v} is outside [0, 1)")
         if self.folds < 0 or self.folds == 1:
             raise ConfigError(f"{at}.folds: {self.folds}; use 0 (no cross-validation) or at least 2")
+        if self.folds == 0 and self.dev_fraction + self.test_fraction >= 1:
+            raise ConfigError(f"{at}.dev_fraction + test_fraction = {self.dev_fraction + self.test_fraction:g} "
+                              f"leaves nothing to train on; keep their sum below 1 (e.g. 0.1 and 0.1)")
+        if self.folds >= 2 and self.test:
+            raise ConfigError(f"{at}.folds: k-fold cross-validation makes its own test folds, so {at}.test files "
+                              f"would be ignored; set folds: 0 to use them, or drop {at}.test")
+        if self.name == "":
+            raise ConfigError(f"{at}.name: empty; name a data set (gensim-polarity, mr, sst2) or use null")
+        for name in ("train", "dev", "test"):
+            _paths(at, name, getattr(self, name))
+        _path(at, "path", self.path, "null for the data set's own folder")
+        check_encoding(self.encoding, f"{at}.encoding")
+        _seed(at, "seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -161,6 +197,11 @@ class VectorsConfig:
     binary: Literal["auto", "binary", "text"] = "auto"
     unk: Literal["zeros", "mean"] = "mean"     # row given to out-of-vocabulary tokens
     max_words: Optional[int] = None            # read only the most frequent words
+
+    def validate(self, at):
+        _path(at, "path", self.path)
+        if self.max_words is not None:
+            _positive(at, "max_words", self.max_words)
 
 
 @dataclass(frozen=True)
@@ -191,6 +232,8 @@ class RNNModelConfig:
     def validate(self, at):
         _positive(at, "hidden_size", self.hidden_size)
         _positive(at, "layers", self.layers)
+        for name in ("hidden_size", "projection", "layers", "bptt_steps"):
+            _at_most(at, name, getattr(self, name))
         if self.projection < 0 or self.bptt_steps < 0:
             raise ConfigError(f"{at}: projection and bptt_steps must be >= 0")
         for name in ("dropout", "word_dropout"):
@@ -219,17 +262,25 @@ class RNNTrainConfig:
     def validate(self, at):
         for name in ("batch_size", "epochs"):
             _positive(at, name, getattr(self, name))
+        _at_most(at, "epochs", self.epochs)
         if not self.lr > 0:
             raise ConfigError(f"{at}.lr: {self.lr} must be > 0")
         if self.clip_norm < 0 or self.weight_decay < 0 or self.patience < 0 or self.workers < 0:
             raise ConfigError(f"{at}: clip_norm, weight_decay, patience and workers must be >= 0")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"{at}.momentum: {self.momentum} is outside [0, 1); SGD's usual value is 0.9")
         if not 0 <= self.average < 1:
             raise ConfigError(f"{at}.average: {self.average} is outside [0, 1); e.g. 0.999, or 0 for none")
+        _workers(at, self.workers)
+        _seed(at, "seed", self.seed)
 
 
 @dataclass(frozen=True)
 class RNNOutputConfig:
     dir: str = "runs/rnn"
+
+    def validate(self, at):
+        _path(at, "dir", self.dir)
 
 
 @dataclass(frozen=True)
@@ -249,6 +300,82 @@ class RNNConfig:
 def _positive(at, name, value):
     if value <= 0:
         raise ConfigError(f"{at}.{name}: {value} must be a positive number")
+
+
+def _at_most(at, name, value):
+    if value > LIMITS[name]:
+        raise ConfigError(f"{at}.{name}: {value} is too large (at most {LIMITS[name]:,}); is it a typo?")
+
+
+def _seed(at, name, value):
+    if not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{at}.{name}: {value} is outside 0 .. {MAX_SEED}; any whole number in that range works")
+
+
+def _workers(at, value):
+    if not 0 <= value <= MAX_WORKERS:
+        raise ConfigError(f"{at}.workers: {value}; use 0 for every core or a thread count up to {MAX_WORKERS}")
+
+
+def _path(at, name, value, null_means=None):
+    """An optional path option: null is fine where `null_means` says what it does, "" never is."""
+    if value == "":
+        use = f"; use {null_means}" if null_means else ""
+        raise ConfigError(f"{at}.{name}: empty; give a path{use}")
+
+
+def _paths(at, name, values):
+    for i, v in enumerate(values):
+        if not v.strip():
+            raise ConfigError(f"{at}.{name}[{i}]: empty; give a file, folder or glob")
+
+
+def check_encoding(name: str, at: str) -> None:
+    """ConfigError unless `name` is a text codec that round-trips text (utf-8, cp1252, utf-16 ...)."""
+    import codecs
+    examples = "e.g. utf-8, cp1252, latin-1, utf-16"
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise ConfigError(f"{at}: unknown encoding {shown(name)} ({examples})") from None
+    try:
+        ok = getattr(info, "_is_text_encoding", True) and "a b\n".encode(name).decode(name) == "a b\n"
+    except (UnicodeError, LookupError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"{at}: {shown(name)} is not a text encoding ({examples})")
+
+
+def check_pattern(pattern, at: str) -> None:
+    """ConfigError for a tokenizer pattern that is not a regular expression, has a capturing group (findall
+    would return the group, not the token) or can match the empty string (it would make empty tokens)."""
+    if pattern is None:
+        return
+    if pattern == "":
+        raise ConfigError(f"{at}: empty; use null to split on white space, or a pattern such as \\w+")
+    try:
+        regex = re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise ConfigError(f"{at}: not a valid regular expression ({shown(str(exc))})") from None
+    if regex.groups:
+        raise ConfigError(f"{at}: {shown(pattern)} has a capturing group, so its matches would be the group, not "
+                          f"the token; write (?:...) instead of (...)")
+    if _can_match_empty(pattern, regex):
+        raise ConfigError(f"{at}: {shown(pattern)} can match the empty string, which would make empty tokens; "
+                          f"make it match at least one character (e.g. \\w+ rather than \\w*)")
+
+
+def _can_match_empty(pattern, regex) -> bool:
+    """True when the shortest match of `pattern` is empty (the parser's width), else when a probe finds one."""
+    try:
+        import re._parser as parser              # Python >= 3.11
+    except ImportError:                          # pragma: no cover
+        import sre_parse as parser
+    try:
+        return parser.parse(pattern).getwidth()[0] == 0
+    except Exception:                            # noqa: BLE001 - a private API: fall back to probing
+        probes = ("", " ", "a", "a b", "The cat, sat.", "1 x2 ", "caf\u00e9 \u4e2d\u6587", "\t-\t")
+        return any(m.group() == "" for text in probes for m in regex.finditer(text))
 
 
 def _type_name(tp) -> str:
@@ -285,11 +412,11 @@ def _coerce(tp, value, at):
                 return _coerce(arg, value, at)
             except ConfigError:
                 pass
-        raise ConfigError(f"{at}: {value!r} is not {_type_name(tp)}")
+        raise ConfigError(f"{at}: {shown(value)} is not {_type_name(tp)}")
     if origin is Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:
-            raise ConfigError(f"{at}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+            raise ConfigError(f"{at}: {shown(value)} is not one of {', '.join(map(repr, allowed))}")
         return value
     if origin is tuple:
         if isinstance(value, (str, int, float)):
@@ -304,7 +431,9 @@ def _coerce(tp, value, at):
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{at}: expected a whole number, got {value!r}")
+            raise ConfigError(f"{at}: expected a whole number, got {shown(value)}")
+        if abs(value) > MAX_INT:
+            raise ConfigError(f"{at}: {shown(value)} is too large (at most {MAX_INT})")
         return value
     if tp is float:
         if isinstance(value, str):
@@ -313,11 +442,21 @@ def _coerce(tp, value, at):
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{at}: expected a number, got {value!r}")
-        return float(value)
+            raise ConfigError(f"{at}: expected a number, got {shown(value)}")
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise ConfigError(f"{at}: {shown(value)} is not a finite number")
+        return value
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{at}: expected text, got {value!r}")
+            raise ConfigError(f"{at}: expected text, got {shown(value)}")
+        if "\x00" in value:
+            raise ConfigError(f"{at}: {shown(value)} holds a NUL character; no path or name can")
+        if len(value) > MAX_TEXT:
+            raise ConfigError(f"{at}: {shown(value)} is {len(value):,} characters long (at most {MAX_TEXT})")
         return value
     raise ConfigError(f"{at}: unsupported option type {tp}")
 
@@ -330,10 +469,10 @@ def from_dict(cls, data: dict, at: str = ""):
     for key, value in data.items():
         path = f"{at}.{key}" if at else str(key)
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(str(key)[:200], names, n=1, cutoff=0.5)
             hint = f"; did you mean '{(at + '.') if at else ''}{close[0]}'?" if close else \
                 f"; valid keys here: {', '.join(names)}"
-            raise ConfigError(f"unknown config key '{path}'{hint}")
+            raise ConfigError(f"unknown config key '{shown(path)[1:-1] if isinstance(path, str) else path}'{hint}")
         kwargs[key] = _coerce(hints[key], value, path)
     obj = cls(**kwargs)
     if hasattr(obj, "validate"):
@@ -358,26 +497,76 @@ def load_config(cls, path=None, overrides=()):
     """Defaults, then the YAML file at `path`, then `key.path=value` overrides (values parsed as YAML)."""
     tree = {}
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {path} not found; pass an existing YAML file with --config")
-        try:
-            tree = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"config file {path} is not valid YAML: {first}")
+        tree = read_yaml(path, "config file") or {}
         if not isinstance(tree, dict):
             raise ConfigError(f"config file {path} must be a mapping of sections, got {type(tree).__name__}")
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected key.path=value, e.g. train.epochs=1")
+            raise ConfigError(f"--set {shown(item)}: expected key.path=value, e.g. train.epochs=1")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw != "" else ""
+            value = parse_yaml(raw, f"--set {shown(key.strip(), 80)[1:-1]}") if raw != "" else ""
         except yaml.YAMLError:
             value = raw
         _set_path(tree, key.strip(), value)
     return from_dict(cls, tree)
+
+
+def read_yaml(path, what="YAML file"):
+    """The YAML document in file `path`, read within the budgets (module docstring); ConfigError otherwise."""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise ConfigError(f"{what} {shown(str(path))} not found; pass an existing YAML file with --config")
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{what} {path} is {size:,} bytes; a config is a few hundred (at most "
+                              f"{MAX_CONFIG_BYTES:,}): is it the right file?")
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: not UTF-8 text (byte {exc.start}); save it as UTF-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {shown(str(path))}: {exc.strerror or exc}") from None
+    try:
+        return parse_yaml(text, f"{what} {path}")
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{what} {path} is not valid YAML: {shown(first, 200)[1:-1]}") from None
+
+
+def parse_yaml(text: str, what: str):
+    """yaml.safe_load of `text`, refusing documents that expand (through aliases) to more than
+    MAX_YAML_VALUES values or nest too deeply: a small file never becomes gigabytes of lists."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, what)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise ConfigError(f"{what}: nested too deeply; a config is a mapping of sections") from None
+    except ValueError as exc:         # a whole number of more than 4,300 digits (Python's int() limit)
+        raise ConfigError(f"{what}: a value YAML cannot read ({shown(str(exc), 80)[1:-1]}); give a sensible "
+                          f"number") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(node, what) -> None:
+    """Count the values of the node graph as if every alias were written out; stop at the budget."""
+    stack, count = [node], 0
+    while stack:
+        n = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise ConfigError(f"{what}: more than {MAX_YAML_VALUES:,} values once its aliases (*name) are "
+                              f"expanded; write the values out (a config holds a few dozen)")
+        if isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack += (k, v)
 
 
 def to_dict(cfg) -> dict:

@@ -6,10 +6,14 @@ Three jobs, one module:
   shortened English Wikipedia dump that ships inside gensim's test data, extracted once (about 6 s) with
   gensim's own WikiCorpus parts to `data/gensim-wiki.txt`, one paragraph per line; `text8` is Mahoney's
   100M-character Wikipedia sample, which must have been downloaded first.
-* `download(names)` fetches the real data sets from their canonical homes (the `SOURCES` registry), checks
-  every byte against published checksums before anything is used, unpacks archives without letting a
-  member escape its folder, and renames the result into place so a half-finished download never looks
-  finished. Data sets already present and verified are skipped.
+* `download(names)` fetches the real data sets from their homes (the `SOURCES` registry), checks every
+  byte against published checksums before anything is used, unpacks archives without letting a member
+  escape its folder, and renames the result into place so a half-finished download never looks finished.
+  Data sets already present and verified are skipped. Every download is verified by a checksum of what
+  was downloaded (the archive itself, or the plain file): a remote without one is refused before a byte is
+  fetched, with how to fetch and place the files by hand (`pipeline download` then verifies those files).
+  Sizes are capped while bytes arrive: a download stops at its recorded size (else MAX_DOWNLOAD), and an
+  archive member at its file's recorded size (else MAX_MEMBER), checked while it is extracted.
 * `labelled_dataset(name, path)` tells stage two where a named labelled set lives and in which format
   (`gensim-genre` is built on first use from text inside gensim: pipeline/genre.py).
 
@@ -48,6 +52,9 @@ DATA_DIR = Path(os.environ.get("PIPELINE_DATA", "data"))
 WIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 CHUNK = 1 << 20               # bytes per read while streaming and hashing
 TIMEOUT = 60                  # seconds without a byte before a download is given up
+MAX_DOWNLOAD = 4 << 30        # bytes of a download whose size is not recorded
+MAX_MEMBER = 1 << 30          # bytes of an archive member whose file size is not recorded
+MAX_MEMBERS = 10_000          # members an archive may list
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -55,9 +62,9 @@ TIMEOUT = 60                  # seconds without a byte before a download is give
 # ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Remote:
-    """One file to fetch. `digests` ("sha1:..." / "sha256:...") are checked before the file is used;
-    empty when no trustworthy checksum is published (the extracted files are then what is verified).
-    `members` maps archive member names to file names in the data set's folder; empty = not an archive."""
+    """One file to fetch. `digests` ("sha1:..." / "sha256:...") of the downloaded bytes are checked before the
+    file is used; a plain file (no `members`) may leave them to its entry in Source.files, an archive may
+    not. `members` maps archive member names to file names in the data set's folder; empty = not an archive."""
     url: str
     digests: tuple[str, ...] = ()
     size: int | None = None
@@ -86,9 +93,16 @@ SOURCES: dict[str, Source] = {
     ),
     "mr": Source(
         name="mr", folder="MR",
-        # No checksum of the tarball itself is published; its two members are verified instead (sha1 from
-        # harvardnlp/sent-conv-torch@d61ded0 and yoonkim/CNN_sentence, sha256 computed from the same bytes).
-        remotes=(Remote("http://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz",
+        # Cornell (www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz) publishes no
+        # checksum of its tarball, and an archive is never opened unverified. Hugging Face's `datasets`
+        # (rotten_tomatoes) fetches the same tarball from Seldon's copy and records its size and sha256
+        # (download_checksums: 487,770 bytes, a05befe5...): that copy is the remote. Not verified here (no
+        # network when this was written); a different file fails the check and nothing is unpacked. The two
+        # members are verified as well (sha1 from harvardnlp/sent-conv-torch@d61ded0 and yoonkim/CNN_sentence,
+        # sha256 computed from the same bytes).
+        remotes=(Remote("https://storage.googleapis.com/seldon-datasets/sentence_polarity_v1/rt-polaritydata.tar.gz",
+                        digests=("sha256:a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9",),
+                        size=487_770,
                         members={"rt-polaritydata/rt-polarity.pos": "rt-polarity.pos",
                                  "rt-polaritydata/rt-polarity.neg": "rt-polarity.neg"}),),
         files={
@@ -237,27 +251,52 @@ def download(names, base_url_override: dict | None = None, quiet=False) -> dict:
 
 def _fetch_source(source: Source, folder: Path, base: str | None, quiet: bool) -> None:
     """Download every remote into a staging folder inside `folder`, verify, unpack, verify the final
-    files, then rename them into place. On any failure the staging folder (and nothing else) is removed."""
+    files, then rename them into place. On any failure the staging folder is removed, and so are the
+    folders this call made when they are left empty. A remote without a checksum is refused first."""
+    urls = [_mirrored(remote.url, base) for remote in source.remotes]
+    names = [PurePosixPath(urllib.parse.urlsplit(url).path).name for url in urls]
+    expected = [_expected(source, remote, name) for remote, name in zip(source.remotes, names)]
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".download-", dir=folder))
     except OSError as exc:
         raise UserError(f"cannot write {folder}: {exc.strerror}; set PIPELINE_DATA to a writable folder") from None
+    ok = False
     try:
-        for remote in source.remotes:
-            url = _mirrored(remote.url, base)
-            local = staging / PurePosixPath(urllib.parse.urlsplit(url).path).name
-            _stream(url, local, source, quiet)
-            _check(local, remote.size, remote.digests, what=f"{source.name}: downloaded {local.name} ({url})")
+        for remote, url, name, (size, digests) in zip(source.remotes, urls, names, expected):
+            local = staging / name
+            _stream(url, local, source, quiet, size or MAX_DOWNLOAD)
+            _check(local, size, digests, what=f"{source.name}: downloaded {local.name} ({url})")
             if remote.members:
-                _unpack(local, remote.members, staging, source.name)
+                caps = {target: source.files.get(target, (MAX_MEMBER,))[0] for target in remote.members.values()}
+                _unpack(local, remote.members, staging, source.name, caps)
                 local.unlink()
         for fname, (size, *digests) in source.files.items():
             _check(staging / fname, size, digests, what=f"{source.name}: {fname}")
         for fname in source.files:
             os.replace(staging / fname, folder / fname)
+        ok = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for p in made if not ok else ():
+            with contextlib.suppress(OSError):
+                p.rmdir()
+
+
+def _expected(source: Source, remote: Remote, name: str):
+    """(size, digests) the download of `remote` must have: its own, or for a plain file its entry in
+    source.files. UserError, before anything is fetched, when there is no checksum to verify it by."""
+    if remote.digests:
+        return remote.size, remote.digests
+    if not remote.members and name in source.files:
+        size, *digests = source.files[name]
+        if digests:
+            return size, tuple(digests)
+    folder = DATA_DIR / source.folder
+    raise UserError(f"{source.name}: no checksum of {remote.url} is recorded, so it is not downloaded; fetch "
+                    f"it by hand, check it (sha256sum), put {', '.join(source.files)} into {folder}, then "
+                    f"`pipeline download {source.name}` verifies them")
 
 
 def _mirrored(url: str, base: str | None) -> str:
@@ -269,15 +308,24 @@ def _mirrored(url: str, base: str | None) -> str:
     return base.rstrip("/") + rest
 
 
-def _stream(url: str, dest: Path, source: Source, quiet: bool) -> None:
+def _stream(url: str, dest: Path, source: Source, quiet: bool, limit: int) -> None:
+    """Download `url` into `dest`, stopping as soon as more than `limit` bytes arrive."""
     hint = (f"check your connection or fetch it by hand into {DATA_DIR / source.folder} "
             f"(files: {', '.join(source.files)})")
+    too_big = UserError(f"{source.name}: {url} sends more than the {limit:,} bytes recorded for it; download "
+                        f"stopped and deleted (the file changed upstream, or this is not the right server)")
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as resp, open(dest, "wb") as f:
             total = resp.headers.get("Content-Length")
-            with _bar(quiet, total=int(total) if total else None, unit="B",
-                      desc=f"{source.name} {dest.name}") as bar:
+            total = int(total) if total and total.isdigit() else None
+            if total is not None and total > limit:
+                raise too_big
+            got = 0
+            with _bar(quiet, total=total, unit="B", desc=f"{source.name} {dest.name}") as bar:
                 while chunk := resp.read(CHUNK):
+                    got += len(chunk)
+                    if got > limit:
+                        raise too_big
                     f.write(chunk)
                     bar.update(len(chunk))
     except urllib.error.HTTPError as exc:
@@ -339,46 +387,69 @@ def _unsafe_name(name: str) -> bool:
     return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in p.parts
 
 
-def _unpack(archive: Path, members: dict, dest: Path, name: str) -> None:
+def _unpack(archive: Path, members: dict, dest: Path, name: str, caps: dict | None = None) -> None:
     """Extract `members` (archive name -> file name in `dest`) from a tar or zip, refusing the whole
-    archive if any member could escape (absolute path, `..`, links pointing outside, devices)."""
+    archive if any member could escape (absolute path, `..`, links pointing outside, devices) or it lists
+    more than MAX_MEMBERS. Each member is copied to its own file name in `dest` (never to the path the
+    archive gives) and stops as soon as it exceeds its cap (`caps`: file name -> bytes; else MAX_MEMBER)."""
+    caps = caps or {}
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             listed = zf.namelist()
             bad = [m for m in listed if _unsafe_name(m)]
             if bad:
                 raise UserError(f"{name}: refusing {archive.name}: unsafe member path {bad[0]!r}")
+            if len(listed) > MAX_MEMBERS:
+                raise UserError(f"{name}: refusing {archive.name}: it lists {len(listed):,} members")
             for member, target in members.items():
                 if member not in listed:
                     raise UserError(f"{name}: {archive.name} has no member {member!r} (has {listed[:5]})")
-                with zf.open(member) as src, open(dest / target, "wb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
+                with zf.open(member) as src:
+                    _copy_capped(src, dest / target, caps.get(target, MAX_MEMBER), f"{name}: {archive.name}:{member}")
         return
     try:
         tf = tarfile.open(archive, "r:*")
     except tarfile.TarError as exc:
         raise UserError(f"{name}: {archive.name} is neither a zip nor a tar archive ({exc})") from None
     with tf:
-        listed = tf.getmembers()
-        for m in listed:
-            link_bad = (m.issym() or m.islnk()) and _unsafe_name(m.linkname)
-            if _unsafe_name(m.name) or link_bad or m.isdev():
-                raise UserError(f"{name}: refusing {archive.name}: unsafe member {m.name!r}")
-        by_name = {m.name: m for m in listed}
-        unpacked = dest / ".unpacked"
+        by_name = {}
+        try:
+            for m in tf:
+                link_bad = (m.issym() or m.islnk()) and _unsafe_name(m.linkname)
+                if _unsafe_name(m.name) or link_bad or m.isdev():
+                    raise UserError(f"{name}: refusing {archive.name}: unsafe member {m.name!r}")
+                if len(by_name) >= MAX_MEMBERS:
+                    raise UserError(f"{name}: refusing {archive.name}: more than {MAX_MEMBERS:,} members")
+                by_name[m.name] = m
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise UserError(f"{name}: refusing {archive.name}: {exc}") from None
         for member, target in members.items():
             m = by_name.get(member)
             if m is None or not m.isfile():
                 raise UserError(f"{name}: {archive.name} has no file member {member!r}")
+            cap = caps.get(target, MAX_MEMBER)
+            if m.size > cap:
+                raise UserError(f"{name}: refusing {archive.name}: {member} says {m.size:,} bytes, more than the "
+                                f"{cap:,} recorded for it")
             try:
-                if hasattr(tarfile, "data_filter"):
-                    tf.extract(m, unpacked, filter="data")
-                else:   # Python without extraction filters: the member was vetted above
-                    tf.extract(m, unpacked)
-            except (tarfile.TarError, OSError) as exc:
+                with tf.extractfile(m) as src:
+                    _copy_capped(src, dest / target, cap, f"{name}: {archive.name}:{member}")
+            except (tarfile.TarError, EOFError, OSError) as exc:
                 raise UserError(f"{name}: refusing {archive.name}: {exc}") from None
-            os.replace(unpacked / member, dest / target)
-        shutil.rmtree(unpacked, ignore_errors=True)
+
+
+def _copy_capped(src, path: Path, cap: int, what: str) -> None:
+    """Copy the stream `src` to `path`, refusing (and deleting it) as soon as more than `cap` bytes came."""
+    got = 0
+    with open(path, "wb") as out:
+        while chunk := src.read(CHUNK):
+            got += len(chunk)
+            if got > cap:
+                out.close()
+                path.unlink()
+                raise UserError(f"{what}: refusing it, it unpacks to more than the {cap:,} bytes recorded for it "
+                                f"(an archive bomb, or the file changed upstream)")
+            out.write(chunk)
 
 
 def main(argv=None) -> int:

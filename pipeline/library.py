@@ -11,7 +11,8 @@ ValueError, as Python and scikit-learn expect) naming the closest valid one.
 
 `train_embeddings` and `train_rnn` are the one way into the drivers, for the command (cli.py), the public
 functions (api.py re-exports them) and the estimators: progress unless `verbose=False`, and Ctrl-C saves a
-checkpoint and raises Interrupted, as it does for the command. They import the drivers when called, so the
+checkpoint and raises Interrupted, as it does for the command. Both hold the run directory for the run
+(rundir.run_directory: a folder that is unsafe to write into is refused, a second run on the same folder too). They import the drivers when called, so the
 command does not load scikit-learn to train.
 
     table = flat_options(EmbeddingsConfig, {"corpus.paths": "corpus_file", "output.dir": "output_dir"})
@@ -147,8 +148,10 @@ def train_embeddings(config, resume=False, sentences=None, verbose=True):
     instead of config.corpus.paths (read once)."""
     from .config import EmbeddingsConfig
     from .embeddings.train import train_embeddings as driver
+    from .rundir import run_directory
     cfg = _config(EmbeddingsConfig, config)
-    with quiet_unless(verbose), stop_flag_scope():
+    inputs = cfg.corpus.paths if sentences is None else ()
+    with quiet_unless(verbose), stop_flag_scope(), run_directory(cfg.output.dir, "embeddings", inputs):
         return driver(cfg, resume=resume, sentences=sentences)
 
 
@@ -159,6 +162,20 @@ def train_rnn(config, resume=False, verbose=True, *, splits=None, vectors=None):
     estimator. `splits` and `vectors` stand for examples and vectors given in Python (RNNClassifier.fit)."""
     from .classifier.train import train_rnn as driver
     from .config import RNNConfig
+    from .rundir import run_directory
     cfg = _config(RNNConfig, config)
-    with quiet_unless(verbose), stop_flag_scope():
+    with quiet_unless(verbose), stop_flag_scope(), run_directory(cfg.output.dir, "rnn", _rnn_inputs(cfg, splits,
+                                                                                                   vectors)):
         return driver(cfg, resume=resume, splits=splits, vectors=vectors)
+
+
+def _rnn_inputs(cfg, splits, vectors) -> list:
+    """The files and folders stage two reads (its output directory must hold none of them)."""
+    from . import datasets
+    inputs = [] if vectors is not None else [cfg.vectors.path]
+    if splits is None:
+        d = cfg.data
+        inputs += [*d.train, *d.dev, *d.test, *([d.path] if d.path else [])]
+        if not d.train and d.name in ("mr", "sst2") and not d.path:
+            inputs.append(str(datasets.DATA_DIR))
+    return inputs

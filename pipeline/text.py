@@ -3,8 +3,11 @@
 Input is one sentence per line (split on b"\\n" only), from files, folders or globs, plain or compressed
 (.gz, .bz2, .xz), in any encoding Python knows. With `errors: strict` the first undecodable line stops the
 run with its file and line number; with `errors: replace` bad bytes become U+FFFD and the lines touched are
-counted and reported. The same `Tokenizer` is saved with stage one's vectors and reused by stage two, so a
-sentence becomes the same tokens in both.
+counted and reported. A byte-order mark is never part of a token or a label; a NUL byte anywhere is an
+error naming its line (U+FFFD with `errors: replace`); UTF-16 and UTF-32 files are read when that encoding is
+declared, and recognised (byte-order mark, NUL pattern) with a hint when it is not; compressed or binary
+data under a text name is refused with what it is. The same `Tokenizer` is saved with stage one's vectors and
+reused by stage two, so a sentence becomes the same tokens in both.
 """
 from __future__ import annotations
 
@@ -109,44 +112,178 @@ class ReadStats:
 
 
 BLOCK_BYTES = 1 << 20   # text is read, decoded and lower-cased 1 MB at a time (8 MB: 2x the peak memory)
+HEAD_BYTES = 4096       # bytes looked at to tell text from UTF-16/32, compressed or binary data
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32 (little-endian)", "utf-32"), (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)", "utf-32"),
+         (b"\xff\xfe", "UTF-16 (little-endian)", "utf-16"), (b"\xfe\xff", "UTF-16 (big-endian)", "utf-16"))
+_MAGIC = ((b"\x1f\x8b", "gzip", ".gz"), (b"BZh", "bzip2", ".bz2"), (b"\xfd7zXZ\x00", "xz", ".xz"),
+          (b"PK\x03\x04", "zip", None))
+_ENCODING_KEYS = "corpus.encoding, data.encoding or --encoding"
+
+
+def ascii_compatible(encoding: str) -> bool:
+    """True when the encoding writes ASCII (and so "\\n") as itself: lines can be cut in the bytes."""
+    try:
+        return "\n a".encode(encoding) == b"\n a"
+    except (LookupError, UnicodeError):
+        return False
+
+
+def sniff(path, head: bytes, encoding: str, compressed: bool = False) -> None:
+    """UserError when the first bytes of `path` show it is not text in `encoding`: UTF-16/32 text (its
+    byte-order mark, or NUL bytes between the letters) read with an 8-bit encoding, compressed data whose
+    name lacks the suffix, or binary data. Declared UTF-16/32 files are left to their decoder."""
+    if not ascii_compatible(encoding):
+        start = head[:HEAD_BYTES]
+        if len(start) >= 16 and b"\x00" not in start and _is_utf8(start):
+            raise UserError(f"{path} looks like UTF-8 text (no NUL bytes), not {encoding}; set the encoding to "
+                            f"utf-8 ({_ENCODING_KEYS})")
+        return
+    for bom, what, name in _BOMS:
+        if head.startswith(bom):
+            raise UserError(f"{path} is {what} text (it starts with that byte-order mark), not {encoding}; set "
+                            f"the encoding to {name} ({_ENCODING_KEYS})")
+    guess = _wide_guess(head[:HEAD_BYTES])
+    if guess:
+        raise UserError(f"{path} looks like {guess} text without a byte-order mark (NUL bytes between the "
+                        f"letters); set the encoding to {guess.lower()} ({_ENCODING_KEYS})")
+    for magic, kind, suffix in _MAGIC:
+        if head.startswith(magic) and not compressed:
+            fix = f"name it *{suffix} to read it compressed" if suffix else "unpack it and give the text files"
+            raise UserError(f"{path} is {kind}-compressed data, not text; {fix}")
+    start = head[:HEAD_BYTES]
+    if start.count(b"\x00") >= max(4, len(start) // 100):   # a stray NUL is left to _clean, as anywhere else
+        raise UserError(f"{path} looks like a binary file (NUL bytes near the start); give a text file, one "
+                        f"sentence per line")
+
+
+def _is_utf8(data: bytes) -> bool:
+    """True when `data` is UTF-8, allowing a character cut at its end."""
+    for cut in range(4):
+        try:
+            data[:len(data) - cut].decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            pass
+    return False
+
+
+def _wide_guess(head: bytes):
+    """"UTF-16-LE" etc. when the NUL bytes of `head` fall where ASCII text in that encoding puts them."""
+    n = len(head) - len(head) % 4
+    if n < 8 or b"\x00" not in head:
+        return None
+    nul = [sum(1 for b in head[k:n:4] if b == 0) / (n // 4) for k in range(4)]
+    if min(nul[1:]) > 0.9 and nul[0] < 0.5:
+        return "UTF-32-LE"
+    if min(nul[:3]) > 0.9 and nul[3] < 0.5:
+        return "UTF-32-BE"
+    if min(nul[1], nul[3]) > 0.7 and max(nul[0], nul[2]) < 0.3:
+        return "UTF-16-LE"
+    if min(nul[0], nul[2]) > 0.7 and max(nul[1], nul[3]) < 0.3:
+        return "UTF-16-BE"
+    return None
 
 
 def iter_text_blocks(paths, encoding="utf-8", errors="strict", stats: ReadStats | None = None):
     """Yield decoded text in blocks of whole lines ('\n' between lines, none at the end).
 
     Decoding and lower-casing whole blocks instead of line by line is what makes reading fast; an
-    undecodable byte is still reported with its file and line number."""
+    undecodable byte is still reported with its file and line number. Everywhere in a file: a byte-order
+    mark (U+FEFF) is dropped, never part of a token or a label; a NUL is an error naming its line, or U+FFFD
+    (counted) with `errors: replace`. Encodings that do not write "\\n" as one byte (UTF-16, UTF-32) are
+    decoded before lines are cut."""
     stats = stats if stats is not None else ReadStats()
+    wide = not ascii_compatible(encoding)
     for path in paths:
         stats.files += 1
+        compressed = Path(path).suffix.lower() in _OPENERS
         with open_binary(path) as f:
-            lineno, carry, first = 0, b"", True
+            at = [0]                  # lines yielded so far (a list: the generators below advance it)
             try:
-                while True:
-                    data = f.read(BLOCK_BYTES)
-                    if first:
-                        first = False
-                        if b"\x00" in data[:4096] and "16" not in encoding and "32" not in encoding:
-                            raise UserError(f"{path} looks like a binary file (NUL bytes near the start); "
-                                            f"give a text file, one sentence per line")
-                    if not data:
-                        if not carry:
-                            break
-                        block, carry = carry, b""
-                    else:
-                        data = carry + data
-                        cut = data.rfind(b"\n")
-                        if cut < 0:
-                            carry = data
-                            continue
-                        block, carry = data[:cut], data[cut + 1:]
-                    n_lines = block.count(b"\n") + 1
-                    yield _decode_block(block, path, lineno, encoding, errors, stats)
-                    lineno += n_lines
+                blocks = (_wide_blocks if wide else _byte_blocks)(f, path, encoding, errors, stats, at, compressed)
+                for text in blocks:
+                    text = _clean(text, path, at[0], errors, stats)
+                    n_lines = text.count("\n") + 1
+                    yield text
+                    at[0] += n_lines
                     stats.lines += n_lines
             except (OSError, EOFError, lzma.LZMAError) as exc:
-                raise UserError(f"{path}:{lineno + 1}: cannot read ({exc}); the file may be truncated "
+                raise UserError(f"{path}:{at[0] + 1}: cannot read ({exc}); the file may be truncated "
                                 f"or not really compressed") from None
+
+
+def _byte_blocks(f, path, encoding, errors, stats, at, compressed):
+    """Blocks of an ASCII-compatible file, cut at the last b"\\n" of each read and decoded."""
+    carry, first = b"", True
+    while True:
+        data = f.read(BLOCK_BYTES)
+        if first:
+            first = False
+            sniff(path, data, encoding, compressed)
+        if not data:
+            if not carry:
+                return
+            block, carry = carry, b""
+        else:
+            data = carry + data
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            block, carry = data[:cut], data[cut + 1:]
+        yield _decode_block(block, path, at[0], encoding, errors, stats)
+
+
+def _wide_blocks(f, path, encoding, errors, stats, at, compressed):
+    """Blocks of a UTF-16/32 (or other wide) file: decoded as a stream, then cut at the last "\\n". With
+    `errors: strict` the first U+FFFD the decoder makes is reported with its line."""
+    import codecs
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    carry, first = "", True
+    while True:
+        data = f.read(BLOCK_BYTES)
+        if first:
+            first = False
+            sniff(path, data, encoding, compressed)
+        try:
+            text = carry + decoder.decode(data, final=not data)
+        except UnicodeError as exc:           # utf-16 / utf-32 without a byte-order mark
+            raise UserError(f"{path}: not {encoding} text ({exc}); for a file without a byte-order mark give "
+                            f"the byte order, e.g. {encoding}-le ({_ENCODING_KEYS})") from None
+        if data:
+            cut = text.rfind("\n")
+            if cut < 0:
+                carry = text
+                continue
+            text, carry = text[:cut], text[cut + 1:]
+        elif not text:
+            return
+        else:
+            carry = ""
+        if "\ufffd" in text:
+            if errors != "replace":
+                line = at[0] + text.count("\n", 0, text.index("\ufffd")) + 1
+                raise UserError(f"{path}:{line}: bytes are not valid {encoding}; set the right encoding or "
+                                f"errors: replace")
+            stats.replaced_lines += sum(1 for line in text.split("\n") if "\ufffd" in line)
+        yield text
+        if not data:
+            return
+
+
+def _clean(text: str, path, lineno, errors, stats) -> str:
+    """Drop byte-order marks; refuse NUL characters (or, with errors: replace, make them U+FFFD)."""
+    if "\ufeff" in text:
+        text = text.replace("\ufeff", "")
+    if "\x00" in text:
+        if errors != "replace":
+            line = lineno + text.count("\n", 0, text.index("\x00")) + 1
+            raise UserError(f"{path}:{line}: a NUL byte in the text (binary data?); remove it, or set errors: "
+                            f"replace to read it as U+FFFD")
+        stats.replaced_lines += sum(1 for line in text.split("\n") if "\x00" in line)
+        text = text.replace("\x00", "\ufffd")
+    return text
 
 
 def _decode_block(block: bytes, path, lineno, encoding, errors, stats) -> str:

@@ -3,22 +3,33 @@
 Stage one writes `vectors.bin` in word2vec.c's binary format (header "V D\\n", then per word: the UTF-8
 word, a space, D little-endian float32, a newline); stage two reads it, and so do gensim's
 `KeyedVectors.load_word2vec_format(binary=True)` and word2vec.c's tools. The text format ("word v1 ... vD"
-per line) is read and written too. Loading validates as it goes: the header, every row's size, duplicate
-words and non-finite values are reported with the file and the place, and the loader never allocates
-more than the file's size can justify.
+per line) is read and written too, plain or compressed (`.gz`, `.bz2`, `.xz`: large published vectors ship
+as `.bin.gz`; told apart by their first bytes, and written compressed when the name asks for it). Loading
+validates as it goes: the header, every row's size, duplicate words and non-finite values are reported with
+the file and the place, and the loader never allocates more than the file's size can justify (for a
+compressed file: never decompresses more than its header can justify). A UTF-8 byte-order mark before the
+header is skipped; UTF-16/32 text is refused with a hint. Whatever `save_vectors` writes, `load_vectors`
+reads back: any word without white space, however long.
 
     wv = load_vectors("runs/embeddings/vectors.bin")          # or KeyedVectors.load_word2vec_format(...)
     wv.most_similar("king", topn=5); wv.most_similar(positive=["king", "woman"], negative=["man"])
 """
 from __future__ import annotations
 
+import bz2
+import contextlib
+import gzip
+import lzma
 from pathlib import Path
 
 import numpy as np
 
 from .atomicio import atomic_path
-from .errors import UserError
+from .errors import UserError, shown
 from .similarity import most_similar, unit_rows, unitvec
+
+_COMPRESSED = ((b"\x1f\x8b", "gzip", gzip.open), (b"BZh", "bzip2", bz2.open), (b"\xfd7zXZ\x00", "xz", lzma.open))
+_OPEN_BY_SUFFIX = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 class WordVectors:
@@ -125,13 +136,12 @@ def saved_tokenizer(vectors_path):
     saved = Path(vectors_path).parent / "config.yaml"
     if not saved.is_file():
         return None
-    import yaml
-    from .config import ConfigError, TokenizerConfig, from_dict
+    from .config import ConfigError, TokenizerConfig, from_dict, read_yaml
     try:
-        section = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("tokenizer")
+        section = (read_yaml(saved) or {}).get("tokenizer")
         if isinstance(section, dict):
             return from_dict(TokenizerConfig, section, "tokenizer")
-    except (yaml.YAMLError, ConfigError, OSError, UnicodeDecodeError, AttributeError):
+    except (ConfigError, OSError, AttributeError):
         from . import progress
         progress.say(f"note: cannot read the tokenizer section of {saved}; using lowercase + whitespace")
     return None
@@ -140,12 +150,33 @@ def saved_tokenizer(vectors_path):
 # ---------------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------------
+def check_words(words, fix="clean the tokens") -> None:
+    """UserError for a word word2vec's formats cannot store: not a string, empty, holding white space (the
+    field separator, also Unicode's: str.split splits there) or not encodable as UTF-8 (lone surrogates).
+    One regular-expression scan over all words; the word-by-word loop only runs to name a bad one."""
+    import re
+    try:
+        joined = "\x00".join(words)
+        if all(words) and re.search(r"\s", joined) is None and joined.encode("utf-8"):
+            return
+    except (TypeError, UnicodeEncodeError):
+        pass
+    for w in words:
+        if not isinstance(w, str) or not w or any(ch.isspace() for ch in w):
+            raise UserError(f"word {shown(w)} is empty or holds white space and cannot be stored in word2vec "
+                            f"format; {fix}")
+        try:
+            w.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(f"word {shown(w)} is not valid Unicode text (a lone surrogate); {fix}") from None
+
+
 def save_vectors(path, wv: WordVectors, binary: bool = True) -> None:
-    """Write word2vec binary (word2vec.c layout) or text format, atomically."""
-    for w in wv.words:
-        if not w or any(ch.isspace() for ch in w):
-            raise UserError(f"word {w!r} contains whitespace and cannot be stored in word2vec format")
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    """Write word2vec binary (word2vec.c layout) or text format, atomically; gzip / bzip2 / xz compressed
+    when `path` ends in .gz / .bz2 / .xz (the gzip header holds no time stamp: same vectors, same bytes)."""
+    check_words(wv.words)
+    suffix = Path(path).suffix.lower()
+    with atomic_path(path) as tmp, _open_for_writing(tmp, suffix) as f:
         V, D = wv.vectors.shape
         f.write(f"{V} {D}\n".encode())
         rows = wv.vectors.astype("<f4", copy=False)
@@ -160,17 +191,69 @@ def save_vectors(path, wv: WordVectors, binary: bool = True) -> None:
 # ---------------------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _open_for_writing(tmp, suffix):
+    """A binary file to write, compressed as `suffix` says; gzip without a name or time in its header."""
+    if suffix != ".gz":
+        with _OPEN_BY_SUFFIX.get(suffix, open)(tmp, "wb") as f:
+            yield f
+        return
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
+        yield f
+
+
 def _bad(path, what, fix="check that it is a word2vec .bin or .txt file"):
     return UserError(f"vectors file {path}: {what}; {fix}")
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when its first bytes say gzip / bzip2 / xz. A compressed file is read
+    in pieces and refused once it grows beyond what its header line can justify (a decompression bomb)."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    for magic, kind, opener in _COMPRESSED:
+        if head.startswith(magic):
+            break
+    else:
+        with open(path, "rb") as f:
+            return f.read()
+    out = bytearray()
+    limit = None
+    try:
+        with opener(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                out += chunk
+                if limit is None and b"\n" in out:
+                    limit = _size_limit(path, bytes(out[:out.index(b"\n") + 1]))
+                if limit is not None and len(out) > limit:
+                    raise _bad(path, f"{kind} data decompresses to more than its header can justify "
+                                     f"({limit:,} bytes)", "re-compress the real vectors file")
+                if limit is None and len(out) > 1 << 20:
+                    raise _bad(path, "no header line in the first MB", "check that it is a word2vec file")
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise _bad(path, f"cannot decompress it as {kind} ({exc})", "the file may be truncated; fetch it "
+                   "again") from None
+    return bytes(out)
+
+
+def _size_limit(path, header: bytes) -> int:
+    """Bytes a word2vec file with this header can hold at most: rows of D values written as text (at most
+    32 characters each; repr of a float32 takes at most 16) or binary, 1 KB per word, and 64 MB for words
+    longer than that."""
+    V, D, _ = _read_header(path, header)
+    return len(header) + V * (32 * D + 1024) + (64 << 20)
+
+
 def _read_header(path, data: bytes):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:data.find(b"\n") if b"\n" in data else 64]:
+        raise _bad(path, "it is UTF-16 or UTF-32 text (or binary data), not a word2vec file",
+                   "convert a text file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)")
     end = data.find(b"\n")
     if end < 0:
         raise _bad(path, "no header line")
     parts = data[:end].split()
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise _bad(path, f"header {data[:min(end, 60)]!r} is not 'vocab_size dimension'")
+        raise _bad(path, f"header {shown(data[:min(end, 60)])} is not 'vocab_size dimension'")
     V, D = int(parts[0]), int(parts[1])
     if V <= 0 or D <= 0:
         raise _bad(path, f"header says {V} words of dimension {D}")
@@ -195,11 +278,14 @@ def load_vectors(path, binary="auto", max_words=None, expect_dim=None) -> WordVe
         how = f"`{make}` writes it" if make else \
             "train them with `pipeline train-embeddings --set output.dir=...`, or set vectors.path"
         raise UserError(f"vectors file not found: {path}; {how}")
-    size = path.stat().st_size
+    if path.stat().st_size == 0:
+        raise _bad(path, "the file is empty")
+    data = _read_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):         # a UTF-8 byte-order mark (a text file saved by an editor)
+        data = data[3:]
+    size = len(data)
     if size == 0:
         raise _bad(path, "the file is empty")
-    with open(path, "rb") as f:
-        data = f.read()
     V, D, pos = _read_header(path, data)
     if expect_dim is not None and D != expect_dim:
         raise _bad(path, f"dimension is {D}, expected {expect_dim}", "use vectors of the dimension the model was trained on")
@@ -217,12 +303,12 @@ def load_vectors(path, binary="auto", max_words=None, expect_dim=None) -> WordVe
     words, vectors = (_parse_binary if binary else _parse_text)(path, data, pos, n, D)
     if not np.isfinite(vectors).all():
         bad = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
-        raise _bad(path, f"the vector of '{words[bad]}' (row {bad + 1}) holds NaN or infinity",
+        raise _bad(path, f"the vector of {shown(words[bad])} (row {bad + 1}) holds NaN or infinity",
                    "re-train the vectors (a NaN loss usually means the learning rate is too high)")
     seen = {}
     for i, w in enumerate(words):
         if w in seen:
-            raise _bad(path, f"word '{w}' appears twice (rows {seen[w] + 1} and {i + 1})",
+            raise _bad(path, f"word {shown(w)} appears twice (rows {seen[w] + 1} and {i + 1})",
                        "remove the duplicate rows")
         seen[w] = i
     return WordVectors(words, vectors)
@@ -235,7 +321,7 @@ def _parse_binary(path, data, pos, n, D):
     for i in range(n):
         while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r"):
             pos += 1
-        space = data.find(b" ", pos, pos + 10_000)
+        space = data.find(b" ", pos)          # a word may be any length (a 1 MB token is still one word)
         if space < 0 or space + 1 + row_bytes > len(data):
             raise _bad(path, f"row {i + 1} of {n} is truncated")
         try:

@@ -6,9 +6,12 @@ Formats (LabelledDataConfig.format), one example per line, lines split on "\\n" 
 - label_first: "<label> <text>" (the SST files: "1 a gripping film").
 - tsv: "label<TAB>text".
 - fasttext: "__label__X text" (gensim's pang_lee_polarity.cor); only the first label of a line is used.
-- auto: guessed from the first lines of the first file (see `guess_format`).
+- auto: guessed from the first lines of the first file (see `guess_format`); CSV is recognised and refused
+  with what to convert it to, and a single file whose format cannot be told is refused (class_files needs
+  one file per class).
 Blank lines are skipped; a line without a label, an empty file or class file is a UserError naming the
-file and line.
+file and line. Splits computed from fractions that come out empty (a tiny data set) are refused, naming the
+option to change.
 
 Row layout of the lookup table built by `build_table` (V = words in the vectors file):
     rows 0..V-1  the vectors, in file order
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, shown, shown_list
 from ..text import ReadStats, iter_lines, resolve_paths
 
 POOL_BATCHES = 50  # batches per length-sorted pool: enough to bucket, few enough to keep batches random
@@ -63,6 +66,10 @@ def guess_format(path, encoding="utf-8", errors="replace", n=50) -> str:
             break
     if not first:
         raise UserError(f"{path}: the file is empty; give labelled sentences, one per line")
+    if _looks_csv(path, first):
+        raise UserError(f"{path} looks like CSV (comma-separated values), which is not a labelled format here; "
+                        f"convert it to tsv (label<TAB>text) or label_first ('<label> <text>') and set the format "
+                        f"(data.format / --format)")
     if all(l.lstrip().startswith("__label__") for l in first):
         return "fasttext"
     if all("\t" in l and 0 < len(l.split("\t", 1)[0].strip()) <= 40 for l in first):
@@ -71,6 +78,22 @@ def guess_format(path, encoding="utf-8", errors="replace", n=50) -> str:
     if all(h.lstrip("+-").isdigit() for h in heads) or len(set(heads)) <= max(2, min(10, len(heads) // 5)):
         return "label_first"
     return "class_files"
+
+
+def _looks_csv(path, lines) -> bool:
+    """A .csv name, or every line holding a comma after (or before) a short label-like field that takes few
+    values, with no tab anywhere (the first line may be a header such as "label,text")."""
+    if Path(str(path)).suffix.lower() in (".csv",) or Path(str(path)).name.lower().endswith((".csv.gz", ".csv.bz2")):
+        return True
+    if len(lines) < 2 or any("\t" in l or "," not in l for l in lines):
+        return False
+    body = lines[1:]
+    few = max(2, min(10, len(body) // 5))
+    for field in (lambda l: l.split(",", 1)[0], lambda l: l.rsplit(",", 1)[1]):
+        values = [field(l).strip().strip('"') for l in body]
+        if all(v and len(v) <= 40 and not any(ch.isspace() for ch in v) for v in values) and len(set(values)) <= few:
+            return True
+    return False
 
 
 def _parse_line(fmt, line, where):
@@ -100,6 +123,10 @@ def read_labelled(specs, fmt="auto", encoding="utf-8", errors="strict", stats: R
         raise UserError("no labelled files given; set data.name or data.train")
     if fmt == "auto":
         fmt = guess_format(paths[0], encoding)
+        if fmt == "class_files" and len(paths) == 1:
+            raise UserError(f"{paths[0]}: cannot tell its labelled format (no __label__X, no label<TAB>text, no "
+                            f"short label first); set the format (data.format / --format: tsv, label_first, "
+                            f"fasttext), or give one file per class (class_files)")
     out = Labelled([], [], [])
     for path in paths:
         n_before = len(out)
@@ -129,8 +156,8 @@ def check_labels(split: Labelled, labels: list, name: str) -> None:
     known = set(labels)
     for lab, where in zip(split.labels, split.origin):
         if lab not in known:
-            raise UserError(f"{where}: label {lab!r} in {name} never occurs in train (train labels: "
-                            f"{', '.join(labels)})")
+            raise UserError(f"{where}: label {shown(lab)} in {name} never occurs in train (train labels: "
+                            f"{shown_list(labels)})")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -302,7 +329,7 @@ def load_splits(dc) -> Splits:
     test = read_labelled(test_f, fmt, encoding, dc.errors, stats) if test_f else None
     labels = sorted(set(train.labels))
     if len(labels) < 2:
-        raise UserError(f"train holds only the label {labels[0]!r}; a classifier needs at least two classes "
+        raise UserError(f"train holds only the label {shown(labels[0])}; a classifier needs at least two classes "
                         f"(check data.format: {fmt})")
     return make_splits(train, dev, test, labels, dc, stats.replaced_lines)
 
@@ -319,7 +346,8 @@ def make_splits(train: Labelled, dev, test, labels: list, dc, replaced_lines=0) 
     if dc.folds >= 2:
         if len(train) < dc.folds:
             raise UserError(f"data.folds: {dc.folds} folds need at least {dc.folds} examples, train has {len(train)}")
-        for test_idx in kfold_indices(y, dc.folds, dc.seed):
+        for k, test_idx in enumerate(kfold_indices(y, dc.folds, dc.seed)):
+            _not_empty(test_idx, f"test fold {k + 1} of data.folds={dc.folds}", len(train), "fewer folds")
             rest = np.setdiff1d(np.arange(len(train)), test_idx)
             folds.append(_dev_split(train, rest, dev, dc) + (train.subset(test_idx),))
     else:
@@ -327,9 +355,20 @@ def make_splits(train: Labelled, dev, test, labels: list, dc, replaced_lines=0) 
         test_part = test
         if test is None and dc.test_fraction > 0:
             test_idx, rest = stratified_split(y, [dc.test_fraction], dc.seed)
+            _not_empty(test_idx, f"the test split (data.test_fraction={dc.test_fraction:g})", len(train),
+                       "a larger data.test_fraction, a test file (data.test), or data.test_fraction: 0")
             test_part = train.subset(test_idx)
         folds.append(_dev_split(train, rest, dev, dc) + (test_part,))
+    for fold in folds:
+        _not_empty(fold[0], "what is left to train on", len(train), "smaller data.dev_fraction / test_fraction")
     return Splits(folds, labels, replaced_lines)
+
+
+def _not_empty(part, what, n, fix) -> None:
+    """UserError when a split made from `n` examples came out empty (a data set too small for its fractions)."""
+    if len(part) == 0:
+        raise UserError(f"{what} comes out empty from {n} training examples (fractions are taken per class and "
+                        f"rounded); give more data or {fix}")
 
 
 def _dev_split(train: Labelled, rest, dev, dc):
@@ -338,4 +377,6 @@ def _dev_split(train: Labelled, rest, dev, dc):
         return train.subset(rest), dev
     y = np.asarray(train.labels)[rest]
     dev_pos, train_pos = stratified_split(y, [dc.dev_fraction], dc.seed + 1)
+    _not_empty(dev_pos, f"the dev split (data.dev_fraction={dc.dev_fraction:g})", len(train),
+               "a larger data.dev_fraction, a dev file (data.dev), or data.dev_fraction: 0")
     return train.subset(rest[train_pos]), train.subset(rest[dev_pos])

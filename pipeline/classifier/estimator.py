@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..config import RNNConfig, RNNModelConfig, RNNTrainConfig, TokenizerConfig, resolve_workers
+from ..errors import UserError
 from ..library import OptionError, build_config, train_rnn
 from ..vectors import WordVectors
 
@@ -98,7 +99,10 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         if vectors is None:
             raise OptionError("vectors: give a word2vec file (e.g. runs/embeddings/vectors.bin) or a KeyedVectors")
         options["vectors"] = str(vectors) if not isinstance(vectors, WordVectors) else IN_MEMORY
-        options["output_dir"] = str(output_dir or self.output_dir or "")
+        if output_dir or self.output_dir:
+            options["output_dir"] = str(output_dir or self.output_dir)
+        else:
+            del options["output_dir"]                     # the default; fit always gives its own folder
         cfg = build_config(RNNConfig, {"data": {"name": None, "test_fraction": 0.0, "seed": self.seed}},
                            options, OPTIONS)
         tok = self.tokenizer
@@ -124,7 +128,11 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         try:
             cfg = self.config(output_dir)
             train = Labelled(texts, [names[i] for i in y_ids], [f"X[{i}]" for i in range(len(texts))])
-            splits = make_splits(train, None, None, names, cfg.data)
+            try:
+                splits = make_splits(train, None, None, names, cfg.data)
+            except UserError as exc:                      # a split came out empty: name our keyword
+                raise OptionError(str(exc).replace("a dev file (data.dev), or ", "")
+                                  .replace("data.dev_fraction", "validation_fraction")) from None
             run = train_rnn(cfg, verbose=self.verbose, splits=splits, vectors=self._vectors(cfg))
         finally:
             if not self.output_dir:

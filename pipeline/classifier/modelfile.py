@@ -15,7 +15,8 @@ model.npz is NumPy's .npz layout (loads with allow_pickle=False), written atomic
 
 `load_model` refuses, with one line naming the file and the fix: a missing file, a truncated one, a file of
 another kind or of another format version, an inconsistent one (parameters that do not fit the model config,
-a table that does not fit the words, labels that do not fit the output layer) and NaN or infinite numbers.
+a table that does not fit the words, labels that do not fit the output layer, parameters that are not
+floating point, a tokenizer pattern this version refuses) and NaN or infinite numbers.
 It returns the pieces as keyword arguments of predict.Classifier, which holds them and does the inference.
 
     save_model("runs/rnn/model.npz", params, mc, labels, tokenizer, words, table, vectors_path)
@@ -63,6 +64,9 @@ def load_model(path) -> dict:
         make = command_that_writes(path)
         how = f"`{make}` writes it" if make else "train one with `pipeline train-rnn`, or pass --model"
         raise UserError(f"model file not found: {path}; {how}")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":          # np.load would try it as a pickle and say so
+            raise UserError(f"{path} is not a model file (not an .npz archive); re-train it or pass the right --model")
     try:
         with np.load(path, allow_pickle=False) as z:
             version = int(z["format_version"])
@@ -70,14 +74,14 @@ def load_model(path) -> dict:
                 raise UserError(f"{path} is a model file of format version {version}; this version of pipeline "
                                 f"reads version {FORMAT_VERSION}: re-train it with `make train-rnn`")
             contents = _read(z)
+    except ConfigError as exc:            # before UserError, of which it is a kind
+        raise UserError(f"{path} holds a model config this version cannot use ({exc}); re-train it") from None
     except UserError:
         raise
-    except ConfigError as exc:
-        raise UserError(f"{path} holds a model config this version cannot use ({exc}); re-train it") from None
     except (zipfile.BadZipFile, EOFError) as exc:
         raise UserError(f"{path} is {_what_zip(path)} ({exc}); re-train it or pass the right --model") from None
-    except (OSError, KeyError, ValueError) as exc:
-        raise UserError(f"{path} is not a model written by train-rnn ({type(exc).__name__}: {exc}); "
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise UserError(f"{path} is not a model written by train-rnn ({type(exc).__name__}: {str(exc)[:80]}); "
                         f"re-train it or pass the right --model") from None
     _check(path, contents)
     contents["table"].flags.writeable = False
@@ -85,14 +89,14 @@ def load_model(path) -> dict:
 
 
 def _read(z) -> dict:
-    from ..config import RNNModelConfig, from_dict
+    from ..config import RNNModelConfig, TokenizerConfig, from_dict
     from ..text import Tokenizer
-    tok = json.loads(str(z["tokenizer"]))
+    tok = from_dict(TokenizerConfig, json.loads(str(z["tokenizer"])), "tokenizer")
     return dict(
         params={k[len("param."):]: z[k] for k in z.files if k.startswith("param.")},
         model_cfg=from_dict(RNNModelConfig, json.loads(str(z["model_config"])), "model"),
         labels=[str(x) for x in z["labels"]],
-        tokenizer=Tokenizer(tok["lowercase"], tok["pattern"]),
+        tokenizer=Tokenizer.from_config(tok),
         words=bytes(z["vocab_utf8"]).decode("utf-8").split("\n"),
         table=z["table"],
         vectors_path=str(z["vectors_path"]),
@@ -111,11 +115,18 @@ def _check(path, c) -> None:
     from .model import init_params
     params, table = c["params"], c["table"]
     D, C = table.shape[1] if table.ndim == 2 else -1, len(c["labels"])
-    expected = {k: v.shape for k, v in init_params(c["model_cfg"], max(D, 1), max(C, 1), 0).items()}
+    mc, held = c["model_cfg"], sum(v.size for v in params.values())
+    if mc.hidden_size ** 2 > held or mc.projection * max(D, 1) > held:   # before init_params allocates them
+        raise UserError(f"{path} is inconsistent (its model config asks for more parameters than it holds); "
+                        f"re-train it")
+    expected = {k: v.shape for k, v in init_params(mc, max(D, 1), max(C, 1), 0).items()}
     shapes = {k: v.shape for k, v in params.items()}
     values = c["label_values"]
+    dtypes = {v.dtype for v in params.values()}
     if (table.ndim != 2 or table.shape[0] != len(c["words"]) + 2 or C < 2 or shapes != expected
-            or (values is not None and [str(v) for v in values] != c["labels"])):
+            or len(dtypes) != 1 or dtypes.pop() not in (np.float32, np.float64) or table.dtype.kind != "f"
+            or len(set(c["labels"])) != C or len(set(c["words"])) != len(c["words"])
+            or (values is not None and (not isinstance(values, list) or [str(v) for v in values] != c["labels"]))):
         raise UserError(f"{path} is inconsistent (its parameters, table, vocabulary and labels do not fit "
                         f"together); re-train it")
     bad = [k for k, v in params.items() if not np.isfinite(v).all()]

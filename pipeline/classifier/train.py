@@ -41,6 +41,7 @@ from ..checkpoint import Checkpoint, config_key
 from ..config import TokenizerConfig, resolve_workers, save_config
 from ..errors import UserError
 from ..history import NAME as HISTORY, write_history
+from ..rundir import clear_outputs
 from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import load_vectors, saved_tokenizer
@@ -175,6 +176,8 @@ def train_rnn(cfg, resume: bool = False, splits=None, vectors=None) -> Classifie
     t_start = time.perf_counter()
     run = _setup(cfg, splits, vectors)
     st = _resume(run, resume)
+    if st.fold == st.epoch == st.batch == 0:          # a fresh run: no previous run's outputs beside ours
+        clear_outputs(cfg.output.dir, "rnn")
     save_config(run.cfg, Path(cfg.output.dir) / "config.yaml")
     _warm_up(st, run.cfg.model, run.table)
     # BLAS single-threaded: see threads.blas_threads for the measurement; also what makes runs reproducible
@@ -219,11 +222,17 @@ def _setup(cfg, splits=None, wv=None) -> _Run:
 def _resume(run: _Run, resume: bool) -> _State:
     """The checkpoint's state (its fold, epoch and batch) with --resume when there is one, else fold 0."""
     st = _State(run)
-    found = run.ckpt.resume(resume, shapes={f"param.{k}": v.shape for k, v in st.params.items()})
+    like = {f"param.{k}": v for k, v in st.params.items()}
+    like.update(st.opt.state_arrays())            # every array restore() reads, with its shape and dtype
+    found = run.ckpt.resume(resume, shapes={k: v.shape for k, v in like.items()}, meta_keys=_State.META + ("rng",),
+                            dtypes={k: v.dtype for k, v in like.items()})
     if found is not None:
         arrays, meta = found
-        st = _State(run, int(meta["fold"]))   # the fold's own initial state, then the saved values
-        st.restore(arrays, meta)
+        try:
+            st = _State(run, int(meta["fold"]))   # the fold's own initial state, then the saved values
+            st.restore(arrays, meta)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise run.ckpt.foreign(exc) from None
         progress.say(f"resuming from {run.ckpt.path}: fold {st.fold + 1}, epoch {st.epoch + 1}, batch {st.batch}")
     return st
 

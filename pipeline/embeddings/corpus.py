@@ -7,7 +7,11 @@ block by block into `tokens.npy` (int32, out-of-vocabulary words removed, as gen
 them before windowing) with `offsets.npy` (int64, sentence s is tokens[offsets[s]:offsets[s+1]]).
 
 The result is cached under `corpus.cache_dir` by a key over the files (path, size, mtime), the tokenizer
-and the vocabulary settings, so later runs and benchmarks skip reading and tokenising.
+and the vocabulary settings, so later runs and benchmarks skip reading and tokenising. A cache entry is
+trusted only when it is whole and consistent: its format version, its offsets, and every token id within
+the vocabulary with counts equal to vocab.tsv's (the kernels index without bounds checks); otherwise a note
+names it and it is rebuilt. Every vocabulary word must be storable in the vectors file (no white space: a
+tokenizer pattern that matches spaces is refused here, before any training).
 
 The same pass encodes an iterable of token lists instead of files (`encode_corpus(..., sentences=...)`, what
 `Word2Vec(sentences=...)` trains on): read once, in order, lower-cased when the tokenizer lower-cases, cut
@@ -15,6 +19,7 @@ at `max_sentence_length` like a file's lines; never cached (there is no file to 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,6 +35,7 @@ from .. import progress
 from ..errors import UserError
 from ..signals import StopFlag
 from ..text import ReadStats, iter_sentences, resolve_paths
+from ..vectors import check_words
 from ..vocab import Vocab
 
 FORMAT_VERSION = 1
@@ -98,9 +104,12 @@ def encode_corpus(corpus_cfg, tokenizer, vocab_cfg, sentences=None) -> EncodedCo
     cache = Path(corpus_cfg.cache_dir) / key if corpus_cfg.cache_dir else None
     if cache is not None and (cache / "meta.json").is_file():
         try:
-            return _load(cache, cached=True)
-        except (OSError, ValueError, KeyError):
-            shutil.rmtree(cache, ignore_errors=True)   # a damaged cache is rebuilt, never trusted
+            return _load(cache, cached=True, verify=True)
+        except Exception as exc:     # noqa: BLE001 - whatever is wrong with it, a damaged cache is never trusted
+            progress.say(f"note: the corpus cache {cache} is damaged or from another version ({type(exc).__name__}: "
+                         f"{str(exc)[:80]}); rebuilding it")
+            shutil.rmtree(cache, ignore_errors=True)
+    made = cache is not None and not cache.parent.exists()
     workdir = Path(tempfile.mkdtemp(prefix=".encode-", dir=_temp_parent(cache)))
     try:
         stats = ReadStats()
@@ -116,6 +125,9 @@ def encode_corpus(corpus_cfg, tokenizer, vocab_cfg, sentences=None) -> EncodedCo
         return _load(cache, cached=False)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
+        if made:                          # a refused run leaves no empty cache folder behind
+            with contextlib.suppress(OSError):
+                cache.parent.rmdir()
         raise
 
 
@@ -136,7 +148,7 @@ def _encode_sentences(sentences, corpus_cfg, tokenizer, vocab_cfg) -> EncodedCor
     try:
         stats = ReadStats()
         lines = iter_token_lists(sentences, tokenizer.lowercase, corpus_cfg.max_sentence_length, stats)
-        _encode_into(workdir, lines, stats, "sentences=", vocab_cfg, [], check_words=True)
+        _encode_into(workdir, lines, stats, "sentences=", vocab_cfg, [], from_lists=True)
         return _load(workdir, cached=False, temporary=True)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -165,15 +177,7 @@ def iter_token_lists(sentences, lowercase, max_sentence_length, stats: ReadStats
             yield tokens[start:start + max_sentence_length]
 
 
-def _check_words(words) -> None:
-    """UserError for a vocabulary word word2vec's formats cannot store (not a string, empty, white space)."""
-    for w in words:
-        if not isinstance(w, str) or not w or any(ch.isspace() for ch in w):
-            raise UserError(f"token {w!r} cannot be a word of the vectors (word2vec files need non-empty "
-                            f"strings without white space); clean the token lists")
-
-
-def _encode_into(out: Path, sentences, stats: ReadStats, source: str, vocab_cfg, files, check_words=False) -> None:
+def _encode_into(out: Path, sentences, stats: ReadStats, source: str, vocab_cfg, files, from_lists=False) -> None:
     """Encode the token lists `sentences` (read from `source`, whose reading `stats` counts) into `out`."""
     index = _AutoId()
     ids_of = index.__getitem__        # known words: a C-level lookup; new ones: _AutoId.__missing__
@@ -194,7 +198,7 @@ def _encode_into(out: Path, sentences, stats: ReadStats, source: str, vocab_cfg,
         buf.tofile(f)
     if n_tokens == 0:
         raise UserError(f"the corpus is empty: no tokens in {source}; "
-                        f"{'give non-empty token lists' if check_words else 'check corpus.paths'}")
+                        f"{'give non-empty token lists' if from_lists else 'check corpus.paths'}")
     counts = np.zeros(len(index), dtype=np.int64)
     for ids in _blocks(out / "provisional.i32"):
         counts += np.bincount(ids, minlength=len(index))
@@ -203,8 +207,8 @@ def _encode_into(out: Path, sentences, stats: ReadStats, source: str, vocab_cfg,
     if len(vocab) == 0:
         raise UserError(f"every word occurs fewer than min_count={vocab_cfg.min_count} times "
                         f"(most frequent: {int(counts.max())}); lower vocab.min_count")
-    if check_words:
-        _check_words(vocab.words)
+    check_words(vocab.words, "clean the token lists" if from_lists else
+                "tokenizer.pattern must not match white space (e.g. \\S+ or \\w+)")
     kept_total = int(vocab.counts.sum())
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(lengths, dtype=np.int32), out=offsets[1:])
@@ -262,18 +266,40 @@ def _blocks(path):
             yield block
 
 
-def _load(folder: Path, cached: bool, temporary: bool = False) -> EncodedCorpus:
+def _load(folder: Path, cached: bool, temporary: bool = False, verify: bool = False) -> EncodedCorpus:
+    """The encoded corpus in `folder`; ValueError when it is inconsistent. `verify` (a cache made by an
+    earlier run) also reads every token id: within the vocabulary, and counted as vocab.tsv says."""
     meta = json.loads((folder / "meta.json").read_text())
     if meta.get("format") != FORMAT_VERSION:
         raise ValueError("old cache format")
-    offsets = np.load(folder / "offsets.npy")
+    offsets = np.load(folder / "offsets.npy", allow_pickle=False)
     vocab = Vocab.load(folder / "vocab.tsv")
     n_tokens = (os.path.getsize(folder / "tokens.npy") - _header_size(folder / "tokens.npy")) // 4
-    if (n_tokens != int(vocab.counts.sum()) or offsets[0] != 0 or offsets[-1] != n_tokens
+    if (offsets.dtype != np.int64 or offsets.ndim != 1 or len(offsets) < 2 or n_tokens != int(vocab.counts.sum())
+            or offsets[0] != 0 or offsets[-1] != n_tokens
             or np.any(offsets[1:] < offsets[:-1])):    # the kernels index without bounds checks
         raise ValueError("inconsistent cache")
+    if verify:
+        _verify_tokens(folder / "tokens.npy", vocab)
     return EncodedCorpus(folder, offsets, vocab, meta["corpus_words"], meta["lines"],
                          meta["replaced_lines"], cached, temporary)
+
+
+def _verify_tokens(path: Path, vocab: Vocab) -> None:
+    """ValueError unless every id in tokens.npy is in [0, V) and their counts are vocab.tsv's counts."""
+    V = len(vocab)
+    counts = np.zeros(V, np.int64)
+    with open(path, "rb") as f:
+        np.lib.format.read_magic(f)
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        if dtype != np.int32 or len(shape) != 1:
+            raise ValueError(f"tokens.npy holds {dtype} {shape}, not int32 (N,)")
+        while len(block := np.fromfile(f, dtype=np.int32, count=BLOCK)):
+            if block.min() < 0 or block.max() >= V:
+                raise ValueError(f"token ids outside the vocabulary of {V} words")
+            counts += np.bincount(block, minlength=V)
+    if not np.array_equal(counts, vocab.counts):
+        raise ValueError("token counts differ from vocab.tsv")
 
 
 def _header_size(path) -> int:

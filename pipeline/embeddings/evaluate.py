@@ -43,6 +43,7 @@ import bz2
 import gzip
 import lzma
 import os
+import warnings
 
 import numpy as np
 from scipy import stats
@@ -69,8 +70,9 @@ def _ok_vocab(words, restrict_vocab, case_insensitive):
     return ok_vocab
 
 
-def _open_lines(path, binary=False, encoding="utf8"):
-    """Open a plain or .gz/.bz2/.xz file for line iteration (text or bytes)."""
+def _open_lines(path, binary=False, encoding="utf-8-sig"):
+    """Open a plain or .gz/.bz2/.xz file for line iteration (text or bytes); a UTF-8 byte-order mark is
+    skipped in text mode."""
     path = os.fspath(path)
     opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(os.path.splitext(path)[1], open)
     if binary:
@@ -112,8 +114,10 @@ def evaluate_word_pairs(words, vectors, path, restrict_vocab=300000, case_insens
             model.append(np.dot(_unitvec(vectors[ok_vocab[a]]), _unitvec(vectors[ok_vocab[b]])))
     if not gold:
         raise ValueError(f"no usable word pairs in {os.fspath(path)}: wrong format or all out of vocabulary")
-    spearman = stats.spearmanr(gold, model)
-    pearson = stats.pearsonr(gold, model)
+    with warnings.catch_warnings():      # one pair, or constant scores: NaN as in gensim, without the warning
+        warnings.simplefilter("ignore")
+        spearman = stats.spearmanr(gold, model)
+        pearson = stats.pearsonr(gold, model) if len(gold) >= 2 else (float("nan"), float("nan"))
     return {
         "pearson": float(pearson[0]),
         "spearman": float(spearman[0]),
@@ -132,7 +136,7 @@ def _read_analogies(path, case_insensitive):
     sections, questions = [], []
     with _open_lines(path, binary=True) as fin:
         for line_no, raw in enumerate(fin):
-            line = raw.decode("utf8")
+            line = raw.decode("utf-8-sig" if line_no == 0 else "utf8")
             if line.startswith(": "):
                 sections.append(line.lstrip(": ").strip())
                 continue
@@ -305,11 +309,18 @@ def evaluate_files(words, vectors, pairs=(), analogies=(), restrict_vocab=300000
         if not Path(f).is_file():
             raise UserError(f"evaluation file not found: {f}")
     scores = {}
-    try:
-        for f in pairs:
-            scores[Path(f).name] = evaluate_word_pairs(words, vectors, f, restrict_vocab=restrict_vocab)
-        for f in analogies:
-            scores[Path(f).name] = evaluate_word_analogies(words, vectors, f, restrict_vocab=restrict_vocab)
-    except ValueError as exc:
-        raise UserError(f"{exc}; check the file's format") from None
+    for kind, files in ((evaluate_word_pairs, pairs), (evaluate_word_analogies, analogies)):
+        for f in files:
+            try:
+                scores[Path(f).name] = result = kind(words, vectors, f, restrict_vocab=restrict_vocab)
+                if "spearman" in result and not np.isfinite(result["spearman"]):
+                    raise UserError(f"{f}: no correlation can be computed from its {result['pairs_used']} usable "
+                                    f"pair(s) (one pair, or all scores equal); give more pairs in the vocabulary")
+            except UnicodeError as exc:
+                raise UserError(f"{f}: not UTF-8 text ({str(exc)[:60]}); evaluation files are UTF-8: convert it "
+                                f"(e.g. iconv -f latin1 -t utf-8)") from None
+            except ValueError as exc:
+                raise UserError(f"{str(exc)[:300]}; check the file's format") from None
+            except (EOFError, OSError) as exc:     # a truncated or mislabelled .gz / .bz2 / .xz
+                raise UserError(f"{f}: cannot read it ({str(exc)[:80]}); check the file") from None
     return scores

@@ -38,6 +38,7 @@ from ..checkpoint import Checkpoint, config_key
 from ..config import resolve_workers, save_config
 from ..errors import UserError
 from ..history import NAME as HISTORY, write_history
+from ..rundir import clear_outputs
 from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import WordVectors, save_vectors
@@ -175,7 +176,7 @@ def train_embeddings(cfg, resume: bool = False, sentences=None) -> EmbeddingsRun
         t_encoded = time.perf_counter()
         run = _setup(cfg, corpus)
         st = _resume(run, resume)
-        _write_run_files(run)
+        _write_run_files(run, fresh=st.words_done == 0)
         _warm_up(run)
         t_train, words_before = time.perf_counter(), st.words_done
         with StopFlag() as stop:
@@ -213,12 +214,17 @@ def _resume(run: _Run, resume: bool) -> _State:
     """The checkpoint's state with --resume (when there is one), else fresh vectors and RNG states."""
     tc, V = run.cfg.train, len(run.corpus.vocab)
     found = run.ckpt.resume(resume, shapes={"W_in": (V, tc.vector_size), "W_out": (V, tc.vector_size),
-                                            "rng_states": (run.workers,)})
+                                            "rng_states": (run.workers,)}, meta_keys=_State.META,
+                            dtypes={"W_in": np.float32, "W_out": np.float32, "rng_states": np.uint64})
     if found is None:
         return _State(init_vectors(V, tc.vector_size, tc.seed), np.zeros((V, tc.vector_size), np.float32),
                       seed_rng_states(tc.seed, run.workers))
     arrays, meta = found
-    st = _State(**{k: arrays[k] for k in _State.ARRAYS if k in arrays}, **{k: int(meta[k]) for k in _State.META})
+    try:
+        st = _State(**{k: arrays[k] for k in _State.ARRAYS if k in arrays},
+                    **{k: int(meta[k]) for k in _State.META})
+    except (KeyError, ValueError, TypeError) as exc:
+        raise run.ckpt.foreign(exc) from None
     progress.say(f"resuming from {run.ckpt.path}: epoch {st.epoch + 1}, chunk {st.chunk}")
     return st
 
@@ -241,11 +247,13 @@ def _warm_up(run: _Run) -> None:
         progress.say(f"kernels ready in {seconds:.1f} s")
 
 
-def _write_run_files(run: _Run) -> None:
-    """Clear what a killed run left, write the resolved config and the vocabulary: before training, so a
-    run directory always says what it is training."""
+def _write_run_files(run: _Run, fresh: bool) -> None:
+    """Clear what a killed run left (and, starting afresh, a previous run's outputs), write the resolved config
+    and the vocabulary: before training, so a run directory always says what it is training."""
     out = Path(run.cfg.output.dir)
     remove_stale_temps(out)
+    if fresh:
+        clear_outputs(out, "embeddings")
     save_config(run.cfg, out / "config.yaml")
     run.corpus.vocab.save(out / "vocab.tsv")
 
