@@ -70,7 +70,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 SECTION = "## Proxy sentence tasks (proxy_tasks.py)"
 SECTION_TEXT = SECTION + """
 
-Issue 16: the default classifier config against TF-IDF (1-2 grams) + logistic regression on sentence tasks
+The default classifier config against TF-IDF (1-2 grams) + logistic regression on sentence tasks
 built from nltk-en-7.4m (abc: rural vs science transcripts; genre: books / newswire / State of the Union /
 inaugural / web text; opinion: film-review sentences vs Brown corpus sentences). Same 80/10/10 split for both
 models; ours = one model per seed, mean ± std over seeds. These sentences are also in stage one's corpus
