@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -59,6 +60,40 @@ class CorpusConfig:
             "".encode(self.encoding)
         except LookupError:
             raise ConfigError(f"{at}.encoding: unknown encoding {self.encoding!r} (e.g. utf-8, cp1252, latin-1)")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    # null: one process, today's path (no Dask imported); "local": a LocalCluster of `workers` processes
+    # started and stopped by the command; "tcp://host:8786" (or "host:8786"): a running `dask scheduler`.
+    address: Optional[str] = None
+    workers: int = 2                  # LocalCluster worker processes (address: local only)
+    threads_per_worker: int = 1       # tasks side by side in one worker process; 1 keeps one kernel per process
+    # Stage one: shards the corpus is cut into (files, or byte ranges of a file at line boundaries). 0: one
+    # per worker thread of the cluster. The vectors depend on the shard count, not on which worker ran what.
+    shards: int = 0
+    # Stage one: words each shard trains between two merges of the model (a "round"); all shards train side
+    # by side and their updates are summed, so staleness is (shards - 1) x sync_words words. Chosen by
+    # benchmarks/bench_dask.py (RESULTS.md, "Stage one on a Dask cluster"): quality vs. traffic.
+    sync_words: int = 200_000
+    # Stage one: how a round's updates combine (pipeline/embeddings/distributed.py, merge_updates). split:
+    # each shard's change is cut into a transient (averaged over the shards that made it) and a drift
+    # (summed); a row changed by one shard takes that shard's update, what one process gives it. sum: every
+    # update added (overshoots rows that every shard pulls to one place; diverged with 4 shards). mean: the
+    # mean of the shards' updates per row (stable, but learns too slowly: far below one process with 4).
+    merge: Literal["split", "sum", "mean"] = "split"
+
+    def validate(self, at):
+        if self.address is not None and self.address != "local" and not _ADDRESS.fullmatch(self.address):
+            raise ConfigError(f"{at}.address: {self.address!r} is not null, local or a scheduler address such as "
+                              f"tcp://127.0.0.1:8786")
+        for name in ("workers", "threads_per_worker", "sync_words"):
+            _positive(at, name, getattr(self, name))
+        if self.shards < 0:
+            raise ConfigError(f"{at}.shards: {self.shards} is negative; use 0 for one per worker thread or a count")
+
+
+_ADDRESS = re.compile(r"([a-z]+://)?[^\s:/]+(:\d+)?/?")   # tcp://host:port, tls://host:port, host:port
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -123,6 +158,7 @@ class EmbeddingsConfig:
     vocab: VocabConfig = field(default_factory=VocabConfig)
     train: SGNSConfig = field(default_factory=SGNSConfig)
     output: EmbeddingsOutputConfig = field(default_factory=EmbeddingsOutputConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -224,6 +260,12 @@ class RNNConfig:
     model: RNNModelConfig = field(default_factory=RNNModelConfig)
     train: RNNTrainConfig = field(default_factory=RNNTrainConfig)
     output: RNNOutputConfig = field(default_factory=RNNOutputConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)   # stage two on a cluster: not yet
+
+    def validate(self, at):
+        if self.cluster.address is not None:      # TODO(issue 14, stage two): folds, seeds and grids as tasks
+            raise ConfigError("cluster.address: train-rnn does not run on a cluster yet; remove it (stage one "
+                              "does: train-embeddings)")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import glob
 import gzip
+import io
 import lzma
 import os
 import re
@@ -111,16 +112,115 @@ class ReadStats:
 BLOCK_BYTES = 1 << 20   # text is read, decoded and lower-cased 1 MB at a time (8 MB: 2x the peak memory)
 
 
+@dataclass(frozen=True)
+class ByteRange:
+    """The lines of `path` whose first byte lies in [start, end): one piece of a shard (pipeline/cluster.py).
+
+    Offsets count uncompressed bytes, also for .gz/.bz2/.xz files (which cannot seek: their reader
+    decompresses from the start and discards what precedes `start`). Ranges that tile [0, file size)
+    read every line exactly once, in order: a range skips the line that began before `start` and reads
+    through the line that begins before `end`."""
+    path: Path
+    start: int
+    end: int
+
+
+class _RangeReader:
+    """A binary file that reads only the bytes of a ByteRange's lines (`read(n)` as a file's)."""
+
+    def __init__(self, rng: ByteRange):
+        self.rng, self.f = rng, open_binary(rng.path)
+        self.first = None           # offset of the range's first line; None until the first read
+        self.pos = 0                # offset of the next byte returned
+        self.done = False
+        self._pending = b""
+
+    def _start(self) -> None:
+        """Move to the first line start >= rng.start: just after the first b"\n" at or after start - 1."""
+        if self.rng.start > 0:
+            self._discard(self.rng.start - 1)
+            self.pos = self.rng.start - 1
+            while True:
+                data = self.f.read(BLOCK_BYTES)
+                cut = data.find(b"\n")
+                if not data:
+                    self.done = True                     # no line starts in the range
+                    break
+                if cut >= 0:
+                    self.pos, self._pending = self.pos + cut + 1, data[cut + 1:]
+                    break
+                self.pos += len(data)
+        self.first = self.pos
+        self.done = self.done or self.pos >= self.rng.end
+
+    def _discard(self, n: int) -> None:
+        if isinstance(self.f, io.BufferedReader):        # a plain file seeks
+            self.f.seek(n)
+            return
+        while n > 0:                                     # compressed: decompress and drop
+            data = self.f.read(min(n, BLOCK_BYTES))
+            if not data:
+                break
+            n -= len(data)
+
+    def read(self, size: int) -> bytes:
+        if self.first is None:
+            self._start()
+        if self.done:
+            return b""
+        data, self._pending = self._pending or self.f.read(size), b""
+        last = self.rng.end - 1 - self.pos              # the line holding byte end - 1 is the range's last
+        if last < len(data):
+            cut = data.find(b"\n", max(last, 0))
+            if cut >= 0:
+                data, self.done = data[:cut + 1], True
+        self.done = self.done or not data
+        self.pos += len(data)
+        return data
+
+    def lines_before(self) -> int:
+        """Lines of the file before this range's first line (read only to report an error's line number)."""
+        n, left = 0, self.first or 0
+        with open_binary(self.rng.path) as f:
+            while left > 0:
+                data = f.read(min(left, BLOCK_BYTES))
+                if not data:
+                    break
+                n, left = n + data.count(b"\n"), left - len(data)
+        return n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def _open_source(source):
+    """(path, binary file, first-line number function) for a path or a ByteRange."""
+    if isinstance(source, ByteRange):
+        reader = _RangeReader(source)
+        return source.path, reader, reader.lines_before
+    return source, open_binary(source), _no_lines
+
+
+def _no_lines() -> int:
+    return 0
+
+
 def iter_text_blocks(paths, encoding="utf-8", errors="strict", stats: ReadStats | None = None):
-    """Yield decoded text in blocks of whole lines ('\n' between lines, none at the end).
+    """Yield decoded text in blocks of whole lines ('\n' between lines, none at the end) of every path
+    (or ByteRange) in turn.
 
     Decoding and lower-casing whole blocks instead of line by line is what makes reading fast; an
     undecodable byte is still reported with its file and line number."""
     stats = stats if stats is not None else ReadStats()
-    for path in paths:
+    for source in paths:
         stats.files += 1
-        with open_binary(path) as f:
-            lineno, carry, first = 0, b"", True
+        path, f, line_base = _open_source(source)
+        with f:
+            lineno, carry = 0, b""
+            first = not isinstance(source, ByteRange) or source.start == 0
             try:
                 while True:
                     data = f.read(BLOCK_BYTES)
@@ -141,20 +241,20 @@ def iter_text_blocks(paths, encoding="utf-8", errors="strict", stats: ReadStats 
                             continue
                         block, carry = data[:cut], data[cut + 1:]
                     n_lines = block.count(b"\n") + 1
-                    yield _decode_block(block, path, lineno, encoding, errors, stats)
+                    yield _decode_block(block, path, lineno, encoding, errors, stats, line_base)
                     lineno += n_lines
                     stats.lines += n_lines
             except (OSError, EOFError, lzma.LZMAError) as exc:
-                raise UserError(f"{path}:{lineno + 1}: cannot read ({exc}); the file may be truncated "
-                                f"or not really compressed") from None
+                raise UserError(f"{path}:{line_base() + lineno + 1}: cannot read ({exc}); the file may be "
+                                f"truncated or not really compressed") from None
 
 
-def _decode_block(block: bytes, path, lineno, encoding, errors, stats) -> str:
+def _decode_block(block: bytes, path, lineno, encoding, errors, stats, line_base=_no_lines) -> str:
     try:
         return block.decode(encoding)
     except UnicodeDecodeError as exc:
         if errors != "replace":
-            line = lineno + block.count(b"\n", 0, exc.start) + 1
+            line = line_base() + lineno + block.count(b"\n", 0, exc.start) + 1
             raise UserError(f"{path}:{line}: bytes are not valid {encoding}; "
                             f"set the right encoding or errors: replace") from None
     lines = []
