@@ -97,7 +97,8 @@ def cost_model(summaries: dict, dim: int, link: float = 1e9) -> list[str]:
     model = 2 * V * dim * 4                                 # W_in + W_out, float32
     lines = [f"cost model (N = {N:,} words per epoch, V = {V:,}, D = {dim}, model 8VD = {model / 1e6:.1f} MB):",
              "  per round every worker receives the model and returns its update (the rows it changed, 4 bytes x D"
-             " each + a row id); R = ceil(N / (K x sync_words)) rounds per epoch for K shards (one per worker)",
+             " each + a row id; merges damped and split also return each row's change after half the slice: twice"
+             " that); R = ceil(N / (K x sync_words)) rounds per epoch for K shards (one per worker)",
              "  bytes per epoch = R x K x (8VD + update) ~ N / sync_words x (8VD + update)"]
     clusters = {k: v for k, v in summaries.items() if k != "one process"}
     for name, s in clusters.items():
@@ -167,7 +168,12 @@ def main(argv=None) -> int:
     p.add_argument("--sync-words", type=int, nargs="+", default=None, help="default: the config's cluster.sync_words")
     p.add_argument("--json", metavar="PATH")
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--label", default="", help="put before the settings cell, e.g. 'SCREEN (2 epochs, 1 seed)'")
+    p.add_argument("--rows-from", metavar="JSON", help="write the rows of a run saved with --json (its load and "
+                   "command) instead of training")
     args = p.parse_args(argv)
+    if args.rows_from:
+        return write_saved_rows(Path(args.rows_from), args.label)
     cfg = load_config(EmbeddingsConfig, args.config, args.set)
     syncs = args.sync_words or [cfg.cluster.sync_words]
     settings = {"one process": ["cluster.address=null"]}
@@ -194,12 +200,15 @@ def main(argv=None) -> int:
                       f"{r['seconds_per_epoch']:.1f} s/epoch; {r['model_mb'] + r['update_mb']:,.0f} MB/epoch; "
                       f"re-runs {r['reruns']}", flush=True)
                 shutil.rmtree(work / "run", ignore_errors=True)
+                if args.json:                 # so far: a run cut short keeps its finished trainings
+                    Path(args.json).write_text(json.dumps({"runs": runs, "config": args.config, "sets": args.set,
+                                                           "seeds": args.seeds, "load": load.text()}, indent=1))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summaries = {name: summarise(rs) for name, rs in runs.items()}
     tc = cfg.train
     info = {"corpus": ", ".join(cfg.corpus.paths), "seeds": " ".join(map(str, args.seeds)), "load": load.text(),
-            "settings": f"dim {tc.vector_size}, window {tc.window}, negative {tc.negative}, sample {tc.sample:g}, "
+            "settings": (f"{args.label}: " if args.label else "") + f"dim {tc.vector_size}, window {tc.window}, negative {tc.negative}, sample {tc.sample:g}, "
                         f"min_count {cfg.vocab.min_count}, epochs {tc.epochs}, one process {tc.workers} threads, "
                         f"alpha_schedule {tc.alpha_schedule}"}
     print(format_table(summaries, info))
@@ -207,13 +216,61 @@ def main(argv=None) -> int:
     print("\n".join(model_lines))
     command = shlex.join([".venv/bin/python", "benchmarks/bench_dask.py", *(argv if argv is not None else sys.argv[1:])])
     if args.json:
-        Path(args.json).write_text(json.dumps({"summaries": summaries, "runs": runs, "info": info,
-                                               "cost_model": model_lines}, indent=1))
+        Path(args.json).write_text(json.dumps({"summaries": summaries, "runs": runs, "info": info, "dim": tc.vector_size,
+                                               "command": command, "cost_model": model_lines}, indent=1))
     if not args.no_results:
-        block = f"Cost model of the run of {results.prefix(load)[0]} UTC (`{command}`):\n\n" + \
-            "\n".join("    " + line for line in model_lines)
-        path = results.append(SECTION, SECTION_TEXT, result_rows(summaries, info, load, command), block=block)
-        print(f"appended {len(summaries)} rows to {path}")
+        write_rows(summaries, info, load, command, model_lines)
+    return 0
+
+
+def write_rows(summaries, info, load, command, model_lines) -> None:
+    block = f"Cost model of the run of {results.prefix(load)[0]} UTC (`{command}`):\n\n" + \
+        "\n".join("    " + line for line in model_lines)
+    path = results.append(SECTION, SECTION_TEXT, result_rows(summaries, info, load, command), block=block)
+    print(f"appended {len(summaries)} rows to {path}")
+
+
+class _SavedLoad:
+    """The load cell of a run saved with --json (Load.text() at its end)."""
+    def __init__(self, text):
+        self._text = text
+
+    def text(self):
+        return self._text
+
+
+def write_saved_rows(path: Path, label: str) -> int:
+    """--rows-from: the rows and cost model of a run saved with --json."""
+    saved = json.loads(path.read_text())
+    if "summaries" not in saved:                                     # a run cut short: what it finished
+        return _write_partial(saved, path, label)
+    summaries, info = saved["summaries"], saved["info"]
+    if label and not info["settings"].startswith(label):
+        info["settings"] = f"{label}: {info['settings']}"
+    print(format_table(summaries, info))
+    write_rows(summaries, info, _SavedLoad(info["load"]), saved["command"], saved["cost_model"])
+    return 0
+
+
+def _write_partial(saved: dict, path: Path, label: str) -> int:
+    """--rows-from on the JSON of a run stopped before its end: the settings it finished, seeds as run."""
+    from pipeline.config import EmbeddingsConfig, load_config
+    runs = {name: rs for name, rs in saved["runs"].items() if rs}
+    n = min(len(rs) for rs in runs.values())
+    runs = {name: rs[:n] for name, rs in runs.items()}
+    cfg = load_config(EmbeddingsConfig, saved["config"], saved["sets"])
+    tc = cfg.train
+    summaries = {name: summarise(rs) for name, rs in runs.items()}
+    info = {"corpus": ", ".join(cfg.corpus.paths), "seeds": " ".join(map(str, saved["seeds"][:n])),
+            "load": saved["load"], "settings": (f"{label}: " if label else "") + f"dim {tc.vector_size}, window "
+            f"{tc.window}, negative {tc.negative}, sample {tc.sample:g}, min_count {cfg.vocab.min_count}, epochs "
+            f"{tc.epochs}, one process {tc.workers} threads, alpha_schedule {tc.alpha_schedule}"}
+    print(format_table(summaries, info))
+    model_lines = cost_model(summaries, tc.vector_size)
+    print("\n".join(model_lines))
+    command = shlex.join([".venv/bin/python", "benchmarks/bench_dask.py", "--config", saved["config"],
+                          *[a for s in saved["sets"] for a in ("--set", s)]]) + f" (stopped after {n} seed(s))"
+    write_rows(summaries, info, _SavedLoad(saved["load"]), command, model_lines)
     return 0
 
 

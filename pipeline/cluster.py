@@ -63,11 +63,6 @@ def connect(cluster_cfg):
                         f"(`dask scheduler`, README \"On a cluster\") or set cluster.address to local or null") \
             from None
     with client:
-        try:
-            client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
-        except TimeoutError:
-            raise UserError(f"the Dask scheduler at {cluster_cfg.address} has no workers after "
-                            f"{WORKER_WAIT_SECONDS} s; start some (`dask worker {cluster_cfg.address}`)") from None
         _prepare(client, cluster_cfg.address)
         yield client
 
@@ -90,7 +85,13 @@ def _prepare(client, where: str) -> None:
 
 
 def worker_threads(client) -> dict:
-    """{worker address: threads} of the workers connected now."""
+    """{worker address: threads} of the workers connected now; waits for one when there is none (a cluster
+    starting, or a lost worker restarting), up to WORKER_WAIT_SECONDS."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError:
+        raise UserError(f"the Dask scheduler at {client.scheduler.address} has no workers after "
+                        f"{WORKER_WAIT_SECONDS} s; start some (`dask worker {client.scheduler.address}`)") from None
     return dict(client.nthreads())       # asked each time (scheduler_info()'s cache may lack the workers)
 
 

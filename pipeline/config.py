@@ -81,7 +81,7 @@ class ClusterConfig:
     # (summed); a row changed by one shard takes that shard's update, what one process gives it. sum: every
     # update added (overshoots rows that every shard pulls to one place; diverged with 4 shards). mean: the
     # mean of the shards' updates per row (stable, but learns too slowly: far below one process with 4).
-    merge: Literal["split", "sum", "mean"] = "split"
+    merge: Literal["damped", "split", "sum", "mean"] = "split"
 
     def validate(self, at):
         if self.address is not None and self.address != "local" and not _ADDRESS.fullmatch(self.address):

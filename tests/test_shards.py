@@ -121,3 +121,17 @@ def test_merge_takes_a_lone_update_whole_and_the_mean_of_shared_ones():
     assert np.array_equal(merged["sum"] - W, [[1, 1, 1], [0, 0, 0], [6, 6, 6], [8, 8, 8]])
     # split: lone rows take d; row 2: transients 2h - d = 2 and 0 averaged (1), drifts 2(d - h) = 0 and 4 summed
     assert np.array_equal(merged["split"] - W, [[1, 1, 1], [0, 0, 0], [5, 5, 5], [8, 8, 8]])
+
+
+def test_damped_merge_sums_a_steady_drift_and_averages_a_settled_pull():
+    """Row 0: one shard (its own change); row 1: both shards drift steadily (second half = first half): the sum;
+    row 2: both got where they were pulled within the first half (second half still): the mean; row 3: halfway
+    (q_half = 1/2, q = 1/4): g = (1 - q^2) / (2 (1 - q)) = 0.625 of the sum."""
+    from pipeline.embeddings.distributed import merge_updates
+    W = np.zeros((4, 2), np.float32)
+    a = (np.array([0, 1, 2, 3], np.int32), np.array([[1, 1], [2, 2], [4, 4], [3, 3]], np.float32),
+         np.array([[.5, .5], [1, 1], [4, 4], [2, 2]], np.float32))
+    b = (np.array([1, 2, 3], np.int32), np.array([[2, 2], [2, 2], [3, 3]], np.float32),
+         np.array([[1, 1], [2, 2], [2, 2]], np.float32))
+    merge_updates(W, [a, b], "damped")
+    assert np.allclose(W, [[1, 1], [4, 4], [3, 3], [3.75, 3.75]])

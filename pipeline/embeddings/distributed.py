@@ -58,6 +58,9 @@ from .shards import encode_shard, kept_tokens, merge_counts, read_shard, shard_c
 from .train import EmbeddingsRun, _alpha, _State, _train_and_finish
 
 
+HALVES = ("damped", "split")        # merges that need each shard's change after the first half of its slice
+
+
 @dataclass
 class ShardedCorpus:
     """The corpus as the driver knows it on a cluster: what train._finish reads of an EncodedCorpus."""
@@ -226,7 +229,7 @@ def _round(run: _ClusterRun, st: _State) -> int:
     kill = run.kill_marker if (e, r) == (0, R // 2) else None
     futures = [client.submit(train_slice, run.shards[k], *model, *run.tables, int(run.bounds[k, r]),
                              int(run.bounds[k, r + 1]), (tc.window, tc.shrink_windows, tc.negative), a0, a1,
-                             task_seed(tc.seed, e, r, k), run.cfg.cluster.merge == "split", kill,
+                             task_seed(tc.seed, e, r, k), run.cfg.cluster.merge in HALVES, kill,
                              key=f"train-{run.token}-e{e}-r{r}-s{k}")
                for k in range(K)]
     results = client.gather(futures)
@@ -255,30 +258,52 @@ def _round(run: _ClusterRun, st: _State) -> int:
 
 def merge_updates(W, updates, how: str) -> None:
     """Add a round's updates to W (V, D) in place. `updates`: per shard, in shard order, (rows, d, h): the
-    rows it changed, their change over the whole slice d (n, D) and, for "split", over its first half h.
+    rows it changed, their change over the whole slice d (n, D) and, for "split" and "damped", over its
+    first half h.
 
     sum: W[r] += sum_k d_k. mean: W[r] += mean of d_k over the K_r shards that changed row r.
-    split: each shard's change is a transient plus a drift. A row that many steps pull towards one place gets
-    there within the first half: e_k = h_k - (d_k - h_k) is that shift, which one process makes once (so it is
-    averaged); the drift is the second half's change twice, 2 (d_k - h_k), which one process makes for every
-    shard's words (so it is summed):  W[r] += mean_k (2 h_k - d_k) + 2 sum_k (d_k - h_k).
-    A row changed by one shard gets exactly its d; a row moving at a steady pace gets the sum of the d_k."""
+    damped: the sum, shrunk by how much each row's own steps were already contracting. Model a row's steps
+    within a slice as a pull towards a point with factor q per slice (q = 1: a steady drift; q = 0: it got
+    there). Sequential SGD over the K_r slices moves it by 1 - q^K_r of the way, the K_r shards each by 1 - q;
+    so W[r] += g_r sum_k d_k with g_r = (1 - q^K_r) / (K_r (1 - q)), from 1 (q = 1: the sum) down to 1 / K_r
+    (q = 0: the mean). q is measured on the row: over its shards and dimensions the second half's change
+    against the first half's, q_half = clip(sum <d - h, h> / sum <h, h>, 0, 1), q = q_half^2. A row changed by
+    one shard gets exactly its d. (Plain sum multiplies a row's contraction by K_r: unstable once
+    K_r (1 - q) > 2, which 4 shards reach and 2 never do.)
+    split: each shard's change is a transient plus a drift: W[r] += mean_k (2 h_k - d_k) + 2 sum_k (d_k - h_k)."""
     total = np.zeros_like(W)                                  # (V, D)
     shards = np.zeros(len(W), np.int32)                       # (V,) shards that changed each row
+    along, first = np.zeros(len(W)), np.zeros(len(W))         # (V,) sum <d - h, h> and sum <h, h> (damped)
     for rows, d, h in updates:
         if how == "split":
             total[rows] += 2 * h - d                          # the transient, averaged below
         else:
             total[rows] += d
+        if how == "damped":
+            along[rows] += np.einsum("ij,ij->i", d - h, h, dtype=np.float64)
+            first[rows] += np.einsum("ij,ij->i", h, h, dtype=np.float64)
         shards[rows] += 1
     changed = np.flatnonzero(shards)
     if how == "sum":
         W[changed] += total[changed]
         return
+    if how == "damped":
+        W[changed] += total[changed] * damping(along[changed], first[changed], shards[changed])[:, None]
+        return
     W[changed] += total[changed] / shards[changed, None].astype(W.dtype)
     if how == "split":
         for rows, d, h in updates:
             W[rows] += 2 * (d - h)                            # the drift, summed
+
+
+def damping(along: np.ndarray, first: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """g = (1 - q^k) / (k (1 - q)) with q = clip(along / first, 0, 1)^2 (merge_updates, "damped"), float32."""
+    q_half = np.clip(np.divide(along, first, out=np.ones_like(along), where=first > 0), 0.0, 1.0)
+    q = q_half ** 2
+    g = np.ones_like(q)
+    moving = q < 1 - 1e-9
+    g[moving] = (1 - q[moving] ** k[moving]) / (k[moving] * (1 - q[moving]))
+    return g.astype(np.float32)
 
 
 def task_seed(seed: int, epoch: int, rnd: int, shard: int) -> np.uint64:
