@@ -73,15 +73,15 @@ class ClusterConfig:
     # per worker thread of the cluster. The vectors depend on the shard count, not on which worker ran what.
     shards: int = 0
     # Stage one: words each shard trains between two merges of the model (a "round"); all shards train side
-    # by side and their updates are summed, so staleness is (shards - 1) x sync_words words. Chosen by
-    # benchmarks/bench_dask.py (RESULTS.md, "Stage one on a Dask cluster"): quality vs. traffic.
+    # by side from the same model, so staleness is (shards - 1) x sync_words words. Fewer: more rounds, each
+    # sending the whole model to every worker (README "On a cluster", cost model).
     sync_words: int = 200_000
-    # Stage one: how a round's updates combine (pipeline/embeddings/distributed.py, merge_updates). split:
-    # each shard's change is cut into a transient (averaged over the shards that made it) and a drift
-    # (summed); a row changed by one shard takes that shard's update, what one process gives it. sum: every
-    # update added (overshoots rows that every shard pulls to one place; diverged with 4 shards). mean: the
-    # mean of the shards' updates per row (stable, but learns too slowly: far below one process with 4).
-    merge: Literal["damped", "split", "sum", "mean"] = "split"
+    # Stage one: how a round's updates combine (pipeline/embeddings/distributed.py, merge_updates). sum: every
+    # shard's change added, a lone shard's change exactly what one process makes; within 0.003 of one process
+    # with 2 shards, DIVERGED with 4 (a row pulled to one place by every shard moves K times too far: unstable
+    # beyond 2 shards). mean / split / damped: stable, but each loses 0.04 to 0.18 with 4 shards. Measured by
+    # benchmarks/bench_dask.py (RESULTS.md, "Stage one on a Dask cluster", screens).
+    merge: Literal["sum", "split", "damped", "mean"] = "sum"
 
     def validate(self, at):
         if self.address is not None and self.address != "local" and not _ADDRESS.fullmatch(self.address):

@@ -17,8 +17,12 @@ Why summed, not averaged: a word seen by one shard gets exactly the update one p
 frequent word gets every shard's steps, as sequential SGD gives them; averaging (Spark MLlib's Word2Vec)
 divides every word's learning rate by the number of partitions and loses accuracy as they grow. What summing
 costs is staleness: a shard does not see the other shards' updates of the round, at most
-(K - 1) x sync_words words (Hogwild on K threads sees them at once). benchmarks/bench_dask.py measures
-quality against K and sync_words (RESULTS.md, "Stage one on a Dask cluster").
+(K - 1) x sync_words words (Hogwild on K threads sees them at once). And its limit: a frequent word's row
+that the slice's many steps pull most of the way to one place (a contraction by q per slice) is moved by
+every shard, so the round multiplies its error by 1 - K (1 - q): stable for K = 2 whatever q, unstable for
+K > 2 once 1 - q > 2 / K. Measured (RESULTS.md, "Stage one on a Dask cluster", screens of 2 epochs): with
+2 shards within 0.003 of one process, with 4 shards at sync_words 200000 the loss diverged. The other
+merges of merge_updates (mean, split, damped) stay stable with 4 shards but lose 0.04 to 0.18.
 
 Everything else is the one-process driver's (train.py): the learning rate is a function of the words
 trained over all shards (round r of epoch e decays from alpha(G_r) to alpha(G_r + words of the round), G_r
@@ -178,6 +182,10 @@ def _setup(client, cfg, corpus, shards, bounds, slice_words, token, reruns) -> _
                       os.environ.get(TEST_KILL_HOOK))
     run.log["setup_bytes"] = sum(a.nbytes * n for a, n in zip((keep, noise_prob, noise_index),
                                                               (replicas(client, [f]) for f in tables)))
+    if cfg.cluster.merge == "sum" and K > 2:
+        print(f"warning: cluster.merge sum with {K} shards: a row that every shard pulls to one place moves "
+              f"{K} times too far, which diverged with 4 shards and sync_words 200000 (README \"On a "
+              f"cluster\"); use 2 shards, or much smaller cluster.sync_words", file=sys.stderr)
     model_mb = 2 * len(vocab) * tc.vector_size * 4 / 2**20
     progress.say(f"corpus: {corpus.corpus_words:,} words, {corpus.sentences:,} sentences in {K} shards; "
                  f"vocabulary: {len(vocab):,} words (min_count {cfg.vocab.min_count}); training "
