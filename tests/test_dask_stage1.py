@@ -38,8 +38,8 @@ def cluster():
         yield lc.scheduler_address, client
 
 
-def train(out, address, *extra):
-    args = ["--quiet", "train-embeddings"]
+def train(out, address, *extra, quiet=True):
+    args = ["--quiet"] * quiet + ["train-embeddings"]
     for s in TINY + [f"output.dir={out}", f"cluster.address={address}", *extra]:
         args += [s] if s.startswith("--") else ["--set", s]
     return main(args)
@@ -83,15 +83,18 @@ def test_a_bad_line_in_a_shard_is_reported_as_in_one_process(cluster, tmp_path, 
                                               f"encoding or errors: replace"
 
 
-def test_training_is_deterministic_whatever_the_cluster(reference, tmp_path):
-    """The module's cluster by address, then a LocalCluster that the command starts and stops: same vectors."""
+def test_training_is_deterministic_whatever_the_cluster(reference, tmp_path, capsys):
+    """The module's cluster by address, then a LocalCluster that the command starts and stops (its dashboard
+    link printed): same vectors."""
     out, expected, m = reference
     assert m["loss"][1] < m["loss"][0] and m["cluster"]["shards"] == 2 and m["cluster"]["reruns"] == 0
     assert m["cluster"]["rounds_per_epoch"] == 5 and sum(m["cluster"]["shard_words"]) == m["trained_words"]
     assert all(b > 0 for b in m["cluster"]["model_bytes_per_epoch"] + m["cluster"]["delta_bytes_per_epoch"])
     kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
     assert len(kv) == m["vocab_size"] and np.isfinite(kv.vectors).all()
-    assert train(tmp_path / "local", "local", "cluster.workers=2") == 0
+    capsys.readouterr()
+    assert train(tmp_path / "local", "local", "cluster.workers=2", quiet=False) == 0
+    assert "cluster: a local cluster, 2 workers, 2 threads; dashboard http://" in capsys.readouterr().err
     assert (tmp_path / "local" / "vectors.bin").read_bytes() == expected
     assert train(tmp_path / "seed2", reference[2]["cluster"]["address"], "train.seed=2") == 0
     assert (tmp_path / "seed2" / "vectors.bin").read_bytes() != expected
