@@ -76,6 +76,40 @@ class CorpusConfig:
         _path(at, "cache_dir", self.cache_dir, "null for no cache")
 
 
+@dataclass(frozen=True)
+class ClusterConfig:
+    # null: one process, today's path (no Dask imported); "local": a LocalCluster of `workers` processes
+    # started and stopped by the command; "tcp://host:8786" (or "host:8786"): a running `dask scheduler`.
+    address: Optional[str] = None
+    workers: int = 2                  # LocalCluster worker processes (address: local only)
+    threads_per_worker: int = 1       # tasks side by side in one worker process; 1 keeps one kernel per process
+    # Stage one: shards the corpus is cut into (files, or byte ranges of a file at line boundaries). 0: one
+    # per worker thread of the cluster. The vectors depend on the shard count, not on which worker ran what.
+    shards: int = 0
+    # Stage one: words each shard trains between two merges of the model (a "round"); all shards train side
+    # by side from the same model, so staleness is (shards - 1) x sync_words words. Fewer: more rounds, each
+    # sending the whole model to every worker (README "On a cluster", cost model).
+    sync_words: int = 200_000
+    # Stage one: how a round's updates combine (pipeline/embeddings/distributed.py, merge_updates). sum: every
+    # shard's change added, a lone shard's change exactly what one process makes; within 0.003 of one process
+    # with 2 shards, DIVERGED with 4 (a row pulled to one place by every shard moves K times too far: unstable
+    # beyond 2 shards). mean / split / damped: stable, but each loses 0.04 to 0.18 with 4 shards. Measured by
+    # benchmarks/bench_dask.py (RESULTS.md, "Stage one on a Dask cluster", screens).
+    merge: Literal["sum", "split", "damped", "mean"] = "sum"
+
+    def validate(self, at):
+        if self.address is not None and self.address != "local" and not _ADDRESS.fullmatch(self.address):
+            raise ConfigError(f"{at}.address: {self.address!r} is not null, local or a scheduler address such as "
+                              f"tcp://127.0.0.1:8786")
+        for name in ("workers", "threads_per_worker", "sync_words"):
+            _positive(at, name, getattr(self, name))
+        if self.shards < 0:
+            raise ConfigError(f"{at}.shards: {self.shards} is negative; use 0 for one per worker thread or a count")
+
+
+_ADDRESS = re.compile(r"([a-z]+://)?[^\s:/]+(:\d+)?/?")   # tcp://host:port, tls://host:port, host:port
+
+
 # ---------------------------------------------------------------------------------------------------
 # Stage one
 # ---------------------------------------------------------------------------------------------------
@@ -146,6 +180,7 @@ class EmbeddingsConfig:
     vocab: VocabConfig = field(default_factory=VocabConfig)
     train: SGNSConfig = field(default_factory=SGNSConfig)
     output: EmbeddingsOutputConfig = field(default_factory=EmbeddingsOutputConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -292,6 +327,12 @@ class RNNConfig:
     model: RNNModelConfig = field(default_factory=RNNModelConfig)
     train: RNNTrainConfig = field(default_factory=RNNTrainConfig)
     output: RNNOutputConfig = field(default_factory=RNNOutputConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)   # stage two on a cluster: not yet
+
+    def validate(self, at):
+        if self.cluster.address is not None:      # TODO(issue 14, stage two): folds, seeds and grids as tasks
+            raise ConfigError("cluster.address: train-rnn does not run on a cluster yet; remove it (stage one "
+                              "does: train-embeddings)")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bz2
 import glob
 import gzip
+import io
 import lzma
 import os
 import re
@@ -185,8 +186,105 @@ def _wide_guess(head: bytes):
     return None
 
 
+@dataclass(frozen=True)
+class ByteRange:
+    """The lines of `path` whose first byte lies in [start, end): one piece of a shard (pipeline/cluster.py).
+
+    Offsets count uncompressed bytes, also for .gz/.bz2/.xz files (which cannot seek: their reader
+    decompresses from the start and discards what precedes `start`). Ranges that tile [0, file size)
+    read every line exactly once, in order: a range skips the line that began before `start` and reads
+    through the line that begins before `end`."""
+    path: Path
+    start: int
+    end: int
+
+
+class _RangeReader:
+    """A binary file that reads only the bytes of a ByteRange's lines (`read(n)` as a file's)."""
+
+    def __init__(self, rng: ByteRange):
+        self.rng, self.f = rng, open_binary(rng.path)
+        self.first = None           # offset of the range's first line; None until the first read
+        self.pos = 0                # offset of the next byte returned
+        self.done = False
+        self._pending = b""
+
+    def _start(self) -> None:
+        """Move to the first line start >= rng.start: just after the first b"\n" at or after start - 1."""
+        if self.rng.start > 0:
+            self._discard(self.rng.start - 1)
+            self.pos = self.rng.start - 1
+            while True:
+                data = self.f.read(BLOCK_BYTES)
+                cut = data.find(b"\n")
+                if not data:
+                    self.done = True                     # no line starts in the range
+                    break
+                if cut >= 0:
+                    self.pos, self._pending = self.pos + cut + 1, data[cut + 1:]
+                    break
+                self.pos += len(data)
+        self.first = self.pos
+        self.done = self.done or self.pos >= self.rng.end
+
+    def _discard(self, n: int) -> None:
+        if isinstance(self.f, io.BufferedReader):        # a plain file seeks
+            self.f.seek(n)
+            return
+        while n > 0:                                     # compressed: decompress and drop
+            data = self.f.read(min(n, BLOCK_BYTES))
+            if not data:
+                break
+            n -= len(data)
+
+    def read(self, size: int) -> bytes:
+        if self.first is None:
+            self._start()
+        if self.done:
+            return b""
+        data, self._pending = self._pending or self.f.read(size), b""
+        last = self.rng.end - 1 - self.pos              # the line holding byte end - 1 is the range's last
+        if last < len(data):
+            cut = data.find(b"\n", max(last, 0))
+            if cut >= 0:
+                data, self.done = data[:cut + 1], True
+        self.done = self.done or not data
+        self.pos += len(data)
+        return data
+
+    def lines_before(self) -> int:
+        """Lines of the file before this range's first line (read only to report an error's line number)."""
+        n, left = 0, self.first or 0
+        with open_binary(self.rng.path) as f:
+            while left > 0:
+                data = f.read(min(left, BLOCK_BYTES))
+                if not data:
+                    break
+                n, left = n + data.count(b"\n"), left - len(data)
+        return n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def _open_source(source):
+    """(path, binary file, first-line number function) for a path or a ByteRange."""
+    if isinstance(source, ByteRange):
+        reader = _RangeReader(source)
+        return source.path, reader, reader.lines_before
+    return source, open_binary(source), _no_lines
+
+
+def _no_lines() -> int:
+    return 0
+
+
 def iter_text_blocks(paths, encoding="utf-8", errors="strict", stats: ReadStats | None = None):
-    """Yield decoded text in blocks of whole lines ('\n' between lines, none at the end).
+    """Yield decoded text in blocks of whole lines ('\n' between lines, none at the end) of every path
+    (or ByteRange) in turn.
 
     Decoding and lower-casing whole blocks instead of line by line is what makes reading fast; an
     undecodable byte is still reported with its file and line number. Everywhere in a file: a byte-order
@@ -195,27 +293,33 @@ def iter_text_blocks(paths, encoding="utf-8", errors="strict", stats: ReadStats 
     decoded before lines are cut."""
     stats = stats if stats is not None else ReadStats()
     wide = not ascii_compatible(encoding)
-    for path in paths:
+    for source in paths:
         stats.files += 1
+        if wide and isinstance(source, ByteRange):
+            raise UserError(f"{source.path}: {encoding} text cannot be cut into byte ranges for a cluster; give "
+                            f"one file per shard, or convert it to utf-8")
+        path, f, line_base = _open_source(source)
         compressed = Path(path).suffix.lower() in _OPENERS
-        with open_binary(path) as f:
+        head = not isinstance(source, ByteRange) or source.start == 0     # sniff a file's first bytes only
+        with f:
             at = [0]                  # lines yielded so far (a list: the generators below advance it)
             try:
-                blocks = (_wide_blocks if wide else _byte_blocks)(f, path, encoding, errors, stats, at, compressed)
+                blocks = (_wide_blocks if wide else _byte_blocks)(f, path, encoding, errors, stats, at, compressed,
+                                                                  head, line_base)
                 for text in blocks:
-                    text = _clean(text, path, at[0], errors, stats)
+                    text = _clean(text, path, line_base, at[0], errors, stats)
                     n_lines = text.count("\n") + 1
                     yield text
                     at[0] += n_lines
                     stats.lines += n_lines
             except (OSError, EOFError, lzma.LZMAError) as exc:
-                raise UserError(f"{path}:{at[0] + 1}: cannot read ({exc}); the file may be truncated "
-                                f"or not really compressed") from None
+                raise UserError(f"{path}:{line_base() + at[0] + 1}: cannot read ({exc}); the file may be "
+                                f"truncated or not really compressed") from None
 
 
-def _byte_blocks(f, path, encoding, errors, stats, at, compressed):
+def _byte_blocks(f, path, encoding, errors, stats, at, compressed, first, line_base):
     """Blocks of an ASCII-compatible file, cut at the last b"\\n" of each read and decoded."""
-    carry, first = b"", True
+    carry = b""
     while True:
         data = f.read(BLOCK_BYTES)
         if first:
@@ -232,15 +336,15 @@ def _byte_blocks(f, path, encoding, errors, stats, at, compressed):
                 carry = data
                 continue
             block, carry = data[:cut], data[cut + 1:]
-        yield _decode_block(block, path, at[0], encoding, errors, stats)
+        yield _decode_block(block, path, at[0], encoding, errors, stats, line_base)
 
 
-def _wide_blocks(f, path, encoding, errors, stats, at, compressed):
+def _wide_blocks(f, path, encoding, errors, stats, at, compressed, first, line_base):
     """Blocks of a UTF-16/32 (or other wide) file: decoded as a stream, then cut at the last "\\n". With
     `errors: strict` the first U+FFFD the decoder makes is reported with its line."""
     import codecs
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    carry, first = "", True
+    carry = ""
     while True:
         data = f.read(BLOCK_BYTES)
         if first:
@@ -272,13 +376,13 @@ def _wide_blocks(f, path, encoding, errors, stats, at, compressed):
             return
 
 
-def _clean(text: str, path, lineno, errors, stats) -> str:
+def _clean(text: str, path, line_base, lineno, errors, stats) -> str:
     """Drop byte-order marks; refuse NUL characters (or, with errors: replace, make them U+FFFD)."""
     if "\ufeff" in text:
         text = text.replace("\ufeff", "")
     if "\x00" in text:
         if errors != "replace":
-            line = lineno + text.count("\n", 0, text.index("\x00")) + 1
+            line = line_base() + lineno + text.count("\n", 0, text.index("\x00")) + 1
             raise UserError(f"{path}:{line}: a NUL byte in the text (binary data?); remove it, or set errors: "
                             f"replace to read it as U+FFFD")
         stats.replaced_lines += sum(1 for line in text.split("\n") if "\x00" in line)
@@ -286,12 +390,12 @@ def _clean(text: str, path, lineno, errors, stats) -> str:
     return text
 
 
-def _decode_block(block: bytes, path, lineno, encoding, errors, stats) -> str:
+def _decode_block(block: bytes, path, lineno, encoding, errors, stats, line_base=_no_lines) -> str:
     try:
         return block.decode(encoding)
     except UnicodeDecodeError as exc:
         if errors != "replace":
-            line = lineno + block.count(b"\n", 0, exc.start) + 1
+            line = line_base() + lineno + block.count(b"\n", 0, exc.start) + 1
             raise UserError(f"{path}:{line}: bytes are not valid {encoding}; "
                             f"set the right encoding or errors: replace") from None
     lines = []

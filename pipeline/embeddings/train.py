@@ -123,6 +123,11 @@ class _Run:
         self.words_t = np.zeros(self.workers, np.int64)
         self.pairs_t = np.zeros(self.workers, np.int64)
 
+    @property
+    def steps(self) -> int:
+        """Chunks per epoch."""
+        return len(self.plan)
+
 
 @dataclass
 class _State:
@@ -169,6 +174,12 @@ class EmbeddingsRun:
 def train_embeddings(cfg, resume: bool = False, sentences=None) -> EmbeddingsRun:
     """Train stage one as `cfg` says: setup, resume, epochs, outputs (see the module docstring). The corpus is
     `cfg.corpus.paths`, or the token lists `sentences` when given (read once; see corpus.py)."""
+    if cfg.cluster.address is not None:          # on a Dask cluster: distributed.py (Dask is imported there only)
+        if sentences is not None:
+            raise UserError("train_embeddings(sentences=...) runs in one process; set cluster.address to null "
+                            "or give the corpus as files (corpus.paths)")
+        from .distributed import train_on_cluster
+        return train_on_cluster(cfg, resume)
     t_start = time.perf_counter()
     corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab, sentences)
     try:
@@ -176,17 +187,23 @@ def train_embeddings(cfg, resume: bool = False, sentences=None) -> EmbeddingsRun
         t_encoded = time.perf_counter()
         run = _setup(cfg, corpus)
         st = _resume(run, resume)
-        _write_run_files(run, fresh=st.words_done == 0)
         _warm_up(run)
-        t_train, words_before = time.perf_counter(), st.words_done
-        with StopFlag() as stop:
-            _epochs(run, st, stop)
-        train_seconds = time.perf_counter() - t_train
-        speed = (st.words_done - words_before) / max(train_seconds, 1e-9)
-        return _finish(run, st, {"words_per_second": speed, "train_seconds": train_seconds,
-                                 "encode_seconds": t_encoded - t_start}, t_start)
+        return _train_and_finish(run, st, _train_chunk, t_start, t_encoded)
     finally:
         corpus.close()
+
+
+def _train_and_finish(run, st: "_State", step, t_start: float, t_encoded: float) -> "EmbeddingsRun":
+    """Write the run files, train epochs of `step`s from the state's position, write the outputs (shared with
+    the cluster driver, distributed.py, whose step is a round)."""
+    _write_run_files(run, fresh=st.words_done == 0)
+    t_train, words_before = time.perf_counter(), st.words_done
+    with StopFlag() as stop:
+        _epochs(run, st, stop, step)
+    train_seconds = time.perf_counter() - t_train
+    speed = (st.words_done - words_before) / max(train_seconds, 1e-9)
+    return _finish(run, st, {"words_per_second": speed, "train_seconds": train_seconds,
+                             "encode_seconds": t_encoded - t_start}, t_start)
 
 
 def _setup(cfg, corpus) -> _Run:
@@ -258,16 +275,16 @@ def _write_run_files(run: _Run, fresh: bool) -> None:
     run.corpus.vocab.save(out / "vocab.tsv")
 
 
-def _epochs(run: _Run, st: _State, stop) -> None:
-    """The epoch loop, chunk by chunk from the state's position; checkpoint at every epoch end but the
-    last, and on a stop request (then Interrupted)."""
+def _epochs(run: _Run, st: _State, stop, step) -> None:
+    """The epoch loop, `step(run, st)` by step (a chunk; on a cluster a round) from the state's position;
+    checkpoint at every epoch end but the last, and on a stop request (then Interrupted)."""
     tc = run.cfg.train
     with progress.bar(total=run.corpus.n_tokens * tc.epochs, unit="w", desc="training") as pbar:
         pbar.update(st.words_done)
         while st.epoch < tc.epochs:
             st.start_epoch()
-            while st.chunk < len(run.plan):
-                pbar.update(_train_chunk(run, st))
+            while st.chunk < run.steps:
+                pbar.update(step(run, st))
                 pbar.set_postfix(loss=f"{st.epoch_loss(st.epoch):.4f}", refresh=False)
                 if stop.safe_point():
                     st.save(run.ckpt)

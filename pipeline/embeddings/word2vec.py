@@ -11,8 +11,9 @@
 Every option of configs/embeddings.yaml is a keyword, by its own name (`vector_size`, `window`, `negative`,
 `sample`, `ns_exponent`, `alpha`, `min_alpha`, `alpha_schedule`, `epochs`, `workers`, `seed`, `min_count`,
 `max_vocab_size`, `shrink_windows`, `lowercase`, `pattern`, `encoding`, `errors`, `max_sentence_length`,
-`cache_dir`, `chunk_words`, `write_text`, `evaluate`) except `corpus_file` (corpus.paths) and `output_dir`
-(output.dir); `Word2Vec.OPTIONS` lists them. Training is `library.train_embeddings`, the very call
+`cache_dir`, `chunk_words`, `write_text`, `evaluate`) except `corpus_file` (corpus.paths), `output_dir`
+(output.dir) and the cluster section's, prefixed `cluster_` (`cluster_address="local"`, `cluster_workers`, ...;
+files only: `sentences=` trains in one process); `Word2Vec.OPTIONS` lists them. Training is `library.train_embeddings`, the very call
 `pipeline train-embeddings` makes, so the same config and seed with one worker give the same vectors.
 
 gensim's `sg=1` and `hs=0` are accepted (that is the model); `sg=0` and `hs=1` are refused. Where we differ
@@ -40,7 +41,9 @@ from ..errors import UserError
 from ..library import OptionError, build_config, defaults, flat_options, train_embeddings
 from ..vectors import load_vectors
 
-RENAMES = {"corpus.paths": "corpus_file", "output.dir": "output_dir"}
+RENAMES = {"corpus.paths": "corpus_file", "output.dir": "output_dir",
+           **{f"cluster.{k}": f"cluster_{k}" for k in ("address", "workers", "threads_per_worker", "shards",
+                                                       "sync_words", "merge")}}
 SENTENCES = "<sentences= given in Python>"     # corpus.paths in the saved config of a run on token lists
 _SKIP = {"checkpoint.npz"}                     # run-directory files that save() does not copy
 
