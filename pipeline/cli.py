@@ -1,14 +1,19 @@
-"""The `pipeline` command (also `python -m pipeline`): one sub-command per Makefile target.
+"""The `pipeline` command (also `python -m pipeline`): one sub-command per Makefile target, each a thin layer
+over the library (pipeline/api.py, commands.py): parse, build the config, call, print.
 
     pipeline train-embeddings --config configs/embeddings.yaml [--set train.epochs=1]... [--resume]
     pipeline evaluate-embeddings --vectors runs/embeddings/vectors.bin [--pairs F]... [--analogies F]...
-    pipeline neighbors --vectors runs/embeddings/vectors.bin WORD...
+    pipeline neighbors --vectors runs/embeddings/vectors.bin [WORD...] [--positive king woman --negative man]
+    pipeline export --vectors runs/embeddings/vectors.bin (--text vectors.txt | --binary vectors.bin)
     pipeline train-rnn --config configs/rnn.yaml [--set model.cell=lstm]... [--resume]
-    pipeline predict --model runs/rnn/model.npz [TEXT...]        (reads stdin when no TEXT)
+    pipeline predict --model runs/rnn/model.npz [TEXT... | --input FILE] [--output F] [--format tsv|json] [--k N]
+    pipeline evaluate-classifier --model runs/rnn/model.npz --data FILE... [--format ...] [--json F]
     pipeline download text8 mr sst2
+    pipeline --version
 
-Bad input ends with one line on stderr and exit status 2; an interrupted training saves a checkpoint and
-exits with 130; an unexpected failure prints one line and exits with 1 (PIPELINE_DEBUG=1 shows the traceback).
+`--quiet` (no progress bars or status lines) goes before or after the sub-command. Bad input ends with one
+line on stderr and exit status 2; an interrupted training saves a checkpoint and exits with 130; an unexpected
+failure prints one line and exits with 1 (PIPELINE_DEBUG=1 shows the traceback).
 """
 from __future__ import annotations
 
@@ -16,9 +21,18 @@ import argparse
 import os
 import sys
 
-from . import progress
+from . import __version__, progress
 from .errors import Interrupted, UserError
 from .signals import StopFlag
+
+FORMATS = ["auto", "class_files", "label_first", "tsv", "fasttext"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors in the project's form: one line, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _add_config_args(p):
@@ -29,90 +43,86 @@ def _add_config_args(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pipeline", description="Skip-gram word vectors and RNN classifiers.")
+    parser = _Parser(prog="pipeline", description="Skip-gram word vectors and RNN classifiers.")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("train-embeddings", help="train skip-gram vectors (stage one)")
+    def command(name, help):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bars or status lines")
+        return p
+
+    p = command("train-embeddings", "train skip-gram vectors (stage one)")
     _add_config_args(p)
 
-    p = sub.add_parser("evaluate-embeddings", help="WordSim-353, SimLex-999 and analogy scores of a vectors file")
+    p = command("evaluate-embeddings", "WordSim-353, SimLex-999 and analogy scores of a vectors file")
     p.add_argument("--vectors", required=True)
     p.add_argument("--pairs", action="append", default=[], help="word-pair similarity file (TSV); repeatable")
     p.add_argument("--analogies", action="append", default=[], help="analogy file (Google format); repeatable")
     p.add_argument("--restrict", type=int, default=300000, help="use only the N most frequent words")
     p.add_argument("--json", metavar="PATH", help="also write the scores as JSON")
 
-    p = sub.add_parser("neighbors", help="nearest neighbours by cosine similarity")
+    p = command("neighbors", "nearest neighbours by cosine similarity, and analogies")
     p.add_argument("--vectors", required=True)
     p.add_argument("--topn", type=int, default=10)
-    p.add_argument("words", nargs="+")
+    p.add_argument("--positive", nargs="+", default=[], metavar="WORD", help="analogy: words to add (king woman)")
+    p.add_argument("--negative", nargs="+", default=[], metavar="WORD", help="analogy: words to subtract (man)")
+    p.add_argument("words", nargs="*", help="query words (lower-cased as the vectors' tokenizer did)")
 
-    p = sub.add_parser("train-rnn", help="train the recurrent classifier on frozen vectors (stage two)")
+    p = command("export", "rewrite a vectors file in word2vec's text or binary format")
+    p.add_argument("--vectors", required=True, help="the vectors file to read (binary or text, told apart)")
+    to = p.add_mutually_exclusive_group(required=True)
+    to.add_argument("--text", metavar="OUT", help="write word2vec's text format here")
+    to.add_argument("--binary", metavar="OUT", help="write word2vec's binary format here")
+
+    p = command("train-rnn", "train the recurrent classifier on frozen vectors (stage two)")
     _add_config_args(p)
 
-    p = sub.add_parser("predict", help="label sentences with a trained classifier")
+    p = command("predict", "label sentences with a trained classifier")
     p.add_argument("--model", required=True)
-    p.add_argument("text", nargs="*", help="sentences; read one per line from stdin when none are given")
+    p.add_argument("--input", metavar="FILE", help="label the lines of FILE (default: stdin, when no TEXT)")
+    p.add_argument("--output", metavar="FILE", help="write the labels here, atomically (default: stdout)")
+    p.add_argument("--format", choices=["tsv", "json"], default="tsv",
+                   help="tsv: label<TAB>p_<label>=...; json: one object per line")
+    p.add_argument("--k", type=int, metavar="N", help="only the N most probable labels, most probable first")
+    p.add_argument("--encoding", default="utf-8", help="of --input or stdin")
+    p.add_argument("text", nargs="*", help="sentences to label (else --input FILE, else stdin)")
 
-    p = sub.add_parser("download", help="fetch real data sets into data/ (needs the network)")
+    p = command("evaluate-classifier", "score a trained classifier on labelled data (accuracy, F1, confusion)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True, nargs="+", metavar="FILE",
+                   help="labelled files (class_files: one per class)")
+    p.add_argument("--format", choices=FORMATS, default="auto")
+    p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--json", metavar="PATH", help="also write the scores as JSON")
+
+    p = command("download", "fetch real data sets into data/ (needs the network)")
     p.add_argument("names", nargs="+")
     return parser
 
 
-def evaluate_vectors_file(path, pairs, analogies, restrict) -> dict:
-    """Score a vectors file on word-pair and analogy files (default: the sets that ship with gensim)."""
-    from pathlib import Path
-
-    from .embeddings import evaluate as ev
-    from .text import gensim_data
-    from .vectors import load_vectors
-    wv = load_vectors(path)
-    if not pairs and not analogies:
-        pairs = [gensim_data("wordsim353.tsv"), gensim_data("simlex999.txt")]
-        analogies = [gensim_data("questions-words.txt")]
-    scores = {}
-    for f in list(pairs) + list(analogies):
-        if not Path(f).is_file():
-            raise UserError(f"evaluation file not found: {f}")
-    for f in pairs:
-        r = ev.evaluate_word_pairs(wv.words, wv.vectors, f, restrict_vocab=restrict)
-        scores[Path(f).name] = r
-        print(f"{Path(f).name:<24} spearman {r['spearman']:.4f}  pearson {r['pearson']:.4f}  "
-              f"oov {r['oov_ratio']:.1f}%  pairs {r['pairs_used']}/{r['pairs_total']}")
-    for f in analogies:
-        r = ev.evaluate_word_analogies(wv.words, wv.vectors, f, restrict_vocab=restrict)
-        scores[Path(f).name] = r
-        print(f"{Path(f).name:<24} accuracy {r['accuracy']:.4f}  oov {r['oov_ratio']:.1f}%  "
-              f"questions {r['questions_used']}/{r['questions_total']}")
-    return scores
-
-
 def run(args) -> int:
-    from .config import EmbeddingsConfig, RNNConfig, load_config
-    if args.command == "train-embeddings":
-        from .embeddings.train import train_embeddings
-        result = train_embeddings(load_config(EmbeddingsConfig, args.config, args.set), resume=args.resume)
-        _say_embeddings_summary(result)
+    from . import commands
+    if args.command in ("train-embeddings", "train-rnn"):
+        from .config import EmbeddingsConfig, RNNConfig, load_config
+        from .library import train_embeddings, train_rnn     # what pipeline.train_embeddings / train_rnn are
+        if args.command == "train-embeddings":
+            _say_embeddings_summary(train_embeddings(load_config(EmbeddingsConfig, args.config, args.set),
+                                                     resume=args.resume))
+        else:
+            _say_classifier_summary(train_rnn(load_config(RNNConfig, args.config, args.set), resume=args.resume))
     elif args.command == "evaluate-embeddings":
-        scores = evaluate_vectors_file(args.vectors, args.pairs, args.analogies, args.restrict)
-        if args.json:
-            from .atomicio import atomic_write_json
-            atomic_write_json(args.json, scores)
+        _evaluate_embeddings(args)
     elif args.command == "neighbors":
-        from .vectors import load_vectors
-        wv = load_vectors(args.vectors)
-        for word in args.words:
-            print(word)
-            for other, sim in wv.most_similar(word, args.topn):
-                print(f"  {other:<20} {sim:.4f}")
-    elif args.command == "train-rnn":
-        from .classifier.train import train_rnn
-        result = train_rnn(load_config(RNNConfig, args.config, args.set), resume=args.resume)
-        _say_classifier_summary(result)
+        commands.neighbors(args.vectors, args.words, args.positive, args.negative, args.topn)
+    elif args.command == "export":
+        commands.export(args.vectors, text=args.text, binary=args.binary)
     elif args.command == "predict":
-        from .classifier.predict import predict_command
-        predict_command(args.model, args.text)
+        commands.predict(args.model, args.text, args.input, args.output, args.format, args.k, _encoding(args))
+    elif args.command == "evaluate-classifier":
+        commands.evaluate_classifier(args.model, args.data, args.format, _encoding(args), args.json)
     elif args.command == "download":
         from .datasets import download
         for name, path in download(args.names).items():
@@ -120,11 +130,38 @@ def run(args) -> int:
     return 0
 
 
+def _encoding(args) -> str:
+    try:
+        "".encode(args.encoding)
+    except LookupError:
+        raise UserError(f"--encoding {args.encoding}: unknown encoding (e.g. utf-8, cp1252, latin-1)") from None
+    return args.encoding
+
+
+def _evaluate_embeddings(args) -> None:
+    """Scores of a vectors file on word-pair and analogy files (default: the sets that ship with gensim)."""
+    from .embeddings.evaluate import evaluate_files
+    from .vectors import load_vectors
+    wv = load_vectors(args.vectors)
+    scores = evaluate_files(wv.words, wv.vectors, args.pairs, args.analogies, args.restrict)
+    for name, r in scores.items():
+        if "spearman" in r:
+            print(f"{name:<24} spearman {r['spearman']:.4f}  pearson {r['pearson']:.4f}  "
+                  f"oov {r['oov_ratio']:.1f}%  pairs {r['pairs_used']}/{r['pairs_total']}")
+        else:
+            print(f"{name:<24} accuracy {r['accuracy']:.4f}  oov {r['oov_ratio']:.1f}%  "
+                  f"questions {r['questions_used']}/{r['questions_total']}")
+    if args.json:
+        from .atomicio import atomic_write_json
+        atomic_write_json(args.json, scores)
+
+
 def _say_embeddings_summary(result) -> None:
     m = result.metrics
     if "wordsim353" in m:
         progress.say(f"WordSim-353 {m['wordsim353']:.3f}  SimLex-999 {m['simlex999']:.3f}  analogy {m['analogy']:.3f}")
-    progress.say(f"wrote {result.out}/vectors.bin, vocab.tsv, config.yaml, metrics.json")
+    progress.say(f"wrote {result.out}/vectors.bin, vocab.tsv, config.yaml, metrics.json, history.csv, loss.png, "
+                 f"words_pca.png")
 
 
 def _say_classifier_summary(result) -> None:
@@ -132,12 +169,16 @@ def _say_classifier_summary(result) -> None:
     if m.get("accuracy") is not None:
         extra = f" +- {m['accuracy_std']:.4f} over {len(m['folds'])} folds" if "folds" in m else ""
         progress.say(f"test accuracy {m['accuracy']:.4f}{extra}, macro-F1 {m['macro_f1']:.4f}; "
-                     f"{m['sequences_per_second']:,.0f} sequences/s")
-    progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json")
+                     f"training speed {m['sequences_per_second']:,.0f} sequences/s")
+    pngs = "".join(f", {p.name}" for p in sorted(result.out.glob("*.png")))
+    progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json, history.csv{pngs}")
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:           # --help, --version, or a usage error (one line, status 2)
+        return exc.code if isinstance(exc.code, int) else 0
     progress.QUIET = args.quiet
     with StopFlag():        # Ctrl-C / SIGTERM set a flag that the drivers poll at safe points
         return _run_reporting_errors(args)

@@ -174,7 +174,7 @@ class LabelledDataConfig:
     train: tuple[str, ...] = ()       # files (or, for class_files, the class files / a folder)
     dev: tuple[str, ...] = ()
     test: tuple[str, ...] = ()
-    path: Optional[str] = None        # overrides the named data set's folder (e.g. ../shared/data/classification/MR)
+    path: Optional[str] = None        # overrides the named data set's folder (default data/MR, data/SST2)
     encoding: str = "utf-8"           # MR is cp1252
     errors: Literal["strict", "replace"] = "strict"
     dev_fraction: float = 0.1         # used when no dev file is given: stratified split of train
@@ -427,3 +427,22 @@ def resolve_workers(workers: int) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def command_that_writes(path) -> str | None:
+    """The make command whose config in ./configs writes `path`, a run directory's vectors.bin or model.npz
+    (`make train-embeddings CONFIG=configs/text8.yaml`; the default config needs no CONFIG=), for the
+    message of a missing file; None when no config there writes it."""
+    path = Path(path)
+    make, cls, default = {"vectors.bin": ("train-embeddings", EmbeddingsConfig, "embeddings.yaml"),
+                          "model.npz": ("train-rnn", RNNConfig, "rnn.yaml")}.get(path.name, (None, None, None))
+    if make is None:
+        return None
+    for config in sorted(Path("configs").glob("*.yaml")):
+        try:
+            out = Path(load_config(cls, config).output.dir)
+        except ConfigError:                     # the other stage's config, or a broken one
+            continue
+        if out.resolve() == path.parent.resolve():
+            return f"make {make}" + ("" if config.name == default else f" CONFIG={config.as_posix()}")
+    return None

@@ -184,21 +184,21 @@ def labelled_dataset(name: str, path: str | None) -> dict:
                 "encoding": "cp1252"}
     if name == "mr":
         folder = Path(path) if path else DATA_DIR / "MR"
-        files = _require(folder, ["rt-polarity.pos", "rt-polarity.neg"], "mr", "MR")
+        files = _require(folder, ["rt-polarity.pos", "rt-polarity.neg"], "mr")
         return {"format": "class_files", "train": files, "dev": [], "test": [], "encoding": "cp1252"}
     if name == "sst2":
         folder = Path(path) if path else DATA_DIR / "SST2"
-        train, dev, test = _require(folder, [f"stsa.binary.{s}" for s in ("train", "dev", "test")], "sst2", "SST2")
+        train, dev, test = _require(folder, [f"stsa.binary.{s}" for s in ("train", "dev", "test")], "sst2")
         return {"format": "label_first", "train": [train], "dev": [dev], "test": [test], "encoding": "utf-8"}
     raise UserError(f"unknown labelled data set {name!r}; known: {', '.join(LABELLED)} "
                     f"(or set data.name: null and give data.train files)")
 
 
-def _require(folder: Path, names: list[str], dataset: str, shared: str) -> list[str]:
+def _require(folder: Path, names: list[str], dataset: str) -> list[str]:
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         raise UserError(f"{dataset}: {', '.join(missing)} not found in {folder}; run `make data` (needs the "
-                        f"network) or point at a copy with --set data.path=../shared/data/classification/{shared}")
+                        f"network) or point at a folder holding a copy with --set data.path=FOLDER")
     return [str(folder / n) for n in names]
 
 

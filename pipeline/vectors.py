@@ -7,8 +7,8 @@ per line) is read and written too. Loading validates as it goes: the header, eve
 words and non-finite values are reported with the file and the place, and the loader never allocates
 more than the file's size can justify.
 
-    wv = load_vectors("runs/embeddings/vectors.bin")
-    wv.most_similar("king")
+    wv = load_vectors("runs/embeddings/vectors.bin")          # or KeyedVectors.load_word2vec_format(...)
+    wv.most_similar("king", topn=5); wv.most_similar(positive=["king", "woman"], negative=["man"])
 """
 from __future__ import annotations
 
@@ -18,15 +18,25 @@ import numpy as np
 
 from .atomicio import atomic_path
 from .errors import UserError
+from .similarity import most_similar, unit_rows, unitvec
 
 
 class WordVectors:
-    """`words` in file order (most frequent first), `vectors` (V, D) float32, optional `counts`."""
+    """Word vectors with gensim's KeyedVectors interface (exported as `pipeline.KeyedVectors`).
 
-    def __init__(self, words, vectors, counts=None):
+    `words` in file order (most frequent first), `vectors` (V, D) float32, optional `counts` (int64, V) and
+    `tokenizer` (the TokenizerConfig the words were made with, when known: stage one sets it, so stage two
+    tokenizes new text the same way). gensim's names work as they do there: `wv["king"]` (a list of words
+    gives a (n, D) array), `"king" in wv`, `wv.key_to_index`, `wv.index_to_key`, `wv.vectors`,
+    `wv.vector_size`, `most_similar(positive=, negative=, topn=)` (analogies by 3CosAdd), `similarity`,
+    `save_word2vec_format`, `KeyedVectors.load_word2vec_format`. Unknown words raise KeyError, as in gensim.
+    """
+
+    def __init__(self, words, vectors, counts=None, tokenizer=None):
         self.words = list(words)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self.tokenizer = tokenizer
         self.index = {w: i for i, w in enumerate(self.words)}
         self._unit = None
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.words):
@@ -35,32 +45,96 @@ class WordVectors:
     def __len__(self):
         return len(self.words)
 
+    def __deepcopy__(self, memo):
+        """The same object: the table is read-only to both stages, and scikit-learn's clone deep-copies every
+        parameter of every estimator it clones (GridSearchCV: one per candidate and fold). For a copy you
+        can change, build one: WordVectors(wv.words, wv.vectors.copy())."""
+        return self
+
+    def __repr__(self):
+        return f"KeyedVectors<{len(self)} words x {self.dim}>"
+
     @property
     def dim(self) -> int:
         return self.vectors.shape[1]
 
+    # gensim's names
+    vector_size = dim
+
+    @property
+    def index_to_key(self) -> list:
+        return self.words
+
+    @property
+    def key_to_index(self) -> dict:
+        return self.index
+
     def __contains__(self, word):
         return word in self.index
 
-    def __getitem__(self, word) -> np.ndarray:
-        return self.vectors[self.index[word]]
+    def get_index(self, word) -> int:
+        if word not in self.index:
+            raise KeyError(f"Key '{word}' not present")
+        return self.index[word]
+
+    def get_vector(self, word, norm=False) -> np.ndarray:
+        """The (D,) vector of `word`; scaled to unit length with `norm` (gensim's get_vector)."""
+        row = self.get_index(word)
+        return self.unit[row] if norm else self.vectors[row]
+
+    def __getitem__(self, words) -> np.ndarray:
+        """(D,) vector of one word, (n, D) of a list of words."""
+        if isinstance(words, str):
+            return self.get_vector(words)
+        return np.vstack([self.get_vector(w) for w in words])
 
     @property
     def unit(self) -> np.ndarray:
-        """Rows scaled to unit length (zero rows stay zero); computed once."""
+        """Rows scaled to unit length as gensim scales them (zero rows stay zero); computed once."""
         if self._unit is None:
-            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-            self._unit = self.vectors / np.maximum(norms, 1e-12)
+            self._unit = unit_rows(self.vectors)
         return self._unit
 
-    def most_similar(self, word, topn=10):
-        """Nearest neighbours of `word` by cosine similarity: [(word, cosine), ...]."""
-        if word not in self.index:
-            raise UserError(f"'{word}' is not in the vectors' vocabulary ({len(self)} words)")
-        sims = self.unit @ self.unit[self.index[word]]
-        sims[self.index[word]] = -np.inf
-        top = np.argsort(-sims, kind="stable")[:topn]
-        return [(self.words[i], float(sims[i])) for i in top]
+    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None):
+        """[(word, cosine), ...] nearest to the mean of the positive words' unit vectors minus the negative
+        ones', best first, the query words left out: gensim's most_similar (similarity.py). An analogy "man is
+        to king as woman is to ?" is `most_similar(positive=["king", "woman"], negative=["man"])` (3CosAdd).
+        `topn=None` returns every word's cosine (V,). KeyError for an unknown word."""
+        try:
+            return most_similar(self.words, self.unit, positive, negative, topn, restrict_vocab, self.index)
+        except KeyError as exc:
+            raise KeyError(f"Key '{exc.args[0]}' not present") from None
+
+    def similarity(self, w1, w2) -> float:
+        """Cosine similarity of two words (gensim: dot of the two unit vectors, float32)."""
+        return float(np.dot(unitvec(self.get_vector(w1)), unitvec(self.get_vector(w2))))
+
+    def save_word2vec_format(self, fname, binary=False) -> None:
+        """Write word2vec's binary or text format (atomically); gensim and word2vec.c read both."""
+        save_vectors(fname, self, binary=binary)
+
+    @classmethod
+    def load_word2vec_format(cls, fname, binary=None, limit=None) -> "WordVectors":
+        """Read a word2vec binary or text file (`binary=None` tells them apart); `limit`: the first words only."""
+        return load_vectors(fname, "auto" if binary is None else binary, max_words=limit)
+
+
+def saved_tokenizer(vectors_path):
+    """The TokenizerConfig that stage one saved in config.yaml beside `vectors_path`, or None when there is
+    none (vectors from gensim or word2vec.c); a note on stderr when the file is there but unreadable."""
+    saved = Path(vectors_path).parent / "config.yaml"
+    if not saved.is_file():
+        return None
+    import yaml
+    from .config import ConfigError, TokenizerConfig, from_dict
+    try:
+        section = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("tokenizer")
+        if isinstance(section, dict):
+            return from_dict(TokenizerConfig, section, "tokenizer")
+    except (yaml.YAMLError, ConfigError, OSError, UnicodeDecodeError, AttributeError):
+        from . import progress
+        progress.say(f"note: cannot read the tokenizer section of {saved}; using lowercase + whitespace")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,8 +190,11 @@ def load_vectors(path, binary="auto", max_words=None, expect_dim=None) -> WordVe
     """Read a word2vec binary or text file. `binary`: 'auto', 'binary'/True or 'text'/False."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"vectors file not found: {path}; train them with `make train-embeddings` "
-                        f"or set vectors.path")
+        from .config import command_that_writes
+        make = command_that_writes(path)
+        how = f"`{make}` writes it" if make else \
+            "train them with `pipeline train-embeddings --set output.dir=...`, or set vectors.path"
+        raise UserError(f"vectors file not found: {path}; {how}")
     size = path.stat().st_size
     if size == 0:
         raise _bad(path, "the file is empty")

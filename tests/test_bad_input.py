@@ -290,3 +290,29 @@ def test_predict_with_missing_or_corrupt_model(capsys, tmp_path, content):
         model.write_bytes(content)
     code, err = run(capsys, "predict", "--model", str(model), "a sentence")
     assert_clean_failure(code, err, "model")
+
+
+def test_missing_vectors_or_model_names_the_command_that_writes_it(monkeypatch, tmp_path):
+    """A missing vectors.bin / model.npz of a run directory that a config in ./configs writes gets that config's
+    make command (make runs from the repository's root); any other path a generic hint."""
+    from pathlib import Path
+
+    from pipeline.classifier.modelfile import load_model
+    from pipeline.config import command_that_writes
+    from pipeline.errors import UserError
+    from pipeline.vectors import load_vectors
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert command_that_writes("runs/embeddings/vectors.bin") == "make train-embeddings"
+    assert command_that_writes("runs/embeddings-report/vectors.bin") == \
+        "make train-embeddings CONFIG=configs/embeddings-report.yaml"
+    assert command_that_writes("runs/rnn-sst2/model.npz") == "make train-rnn CONFIG=configs/sst2.yaml"
+    assert command_that_writes("runs/nowhere/model.npz") is None
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "mine.yaml").write_text("output:\n  dir: out/mine\n")
+    with pytest.raises(UserError, match="`make train-embeddings CONFIG=configs/mine.yaml` writes it"):
+        load_vectors("out/mine/vectors.bin")
+    with pytest.raises(UserError, match="`make train-rnn CONFIG=configs/mine.yaml` writes it"):
+        load_model("out/mine/model.npz")
+    with pytest.raises(UserError, match="pipeline train-embeddings"):
+        load_vectors("out/other/vectors.bin")

@@ -265,7 +265,7 @@ def test_labelled_gensim_polarity():
 
 
 def test_labelled_mr_missing_and_present(data_dir, tmp_path):
-    with pytest.raises(UserError, match=r"make data.*data\.path=\.\./shared/data/classification/MR"):
+    with pytest.raises(UserError, match=r"make data.*--set data\.path=FOLDER"):
         datasets.labelled_dataset("mr", None)
     folder = tmp_path / "mr-copy"
     folder.mkdir()

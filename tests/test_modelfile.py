@@ -66,6 +66,7 @@ def test_other_format_version(tmp_path, capsys):
     {"param.l0.fwd.U": np.zeros((12, 2), np.float32)},          # does not fit hidden_size 3
     {"labels": np.array(["a", "b", "c"])},                         # three labels, two outputs
     {"table": np.zeros((4, 4), np.float32)},                       # three words need five rows
+    {"label_values": np.array("[0, 1]")},                          # numbers that are not the labels neg, pos
 ])
 def test_inconsistent_file(tmp_path, capsys, change):
     err = predict_error(capsys, write_model(tmp_path / "model.npz", **change))
@@ -80,4 +81,6 @@ def test_nan_parameters(tmp_path, capsys):
 
 def test_load_model_gives_classifier_arguments(tmp_path):
     contents = load_model(write_model(tmp_path / "model.npz"))
-    assert set(contents) == {"params", "model_cfg", "labels", "tokenizer", "words", "table", "vectors_path"}
+    assert set(contents) == {"params", "model_cfg", "labels", "tokenizer", "words", "table", "vectors_path",
+                             "label_values"}
+    assert contents["label_values"] is None              # written only for labels that are not text

@@ -1,4 +1,4 @@
-"""Parity with gensim 4.4's skip-gram (issue 3): the same vocabulary, sampling tables, vector files and
+"""Parity with gensim 4.4's skip-gram: the same vocabulary, sampling tables, vector files and
 quality, each checked through the path a real run takes (encoded corpus, driver tables, files on disk).
 
 Already covered elsewhere, not repeated here:
@@ -169,7 +169,7 @@ def test_quality_no_worse_than_gensim(tmp_path, seed):
 
 @pytest.mark.slow
 def test_quality_mean_over_three_seeds_within_target(tmp_path):
-    """The issue's target: over 3 seeds, our mean within 0.01 of gensim's mean (or above) on every score."""
+    """The target: over 3 seeds, our mean within 0.01 of gensim's mean (or above) on every score."""
     pairs = [quality_pair(tmp_path, seed) for seed in (1, 2, 3)]
     for key in ("wordsim353", "simlex999", "analogy"):
         ours = np.mean([o[key] for o, _ in pairs])

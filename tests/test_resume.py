@@ -74,12 +74,21 @@ def reference(tmp_path_factory):
     return base, (out / "vectors.bin").read_bytes()
 
 
+def same_history(out, reference, timed):
+    """history.csv equal to the uninterrupted run's but for its `timed` columns: a resumed run keeps the
+    epochs it did before the stop."""
+    from pipeline.history import read_history
+    strip = lambda rows: [{k: v for k, v in row.items() if k not in timed} for row in rows]  # noqa: E731
+    assert strip(read_history(out / "history.csv")) == strip(read_history(reference / "history.csv"))
+
+
 @pytest.mark.parametrize("name, stops", TRIALS)
 def test_interrupted_then_resumed_run_is_byte_identical(reference, name, stops):
     base, expected = reference
     out = base / f"run-{name}"
     got = interrupt_and_resume(lambda *extra: command(out, base / "cache", *extra), out, "vectors.bin", stops[0])
     assert got == expected
+    same_history(out, base / "reference", ("words_per_second", "seconds"))
 
 
 def test_resume_refuses_a_checkpoint_of_other_settings(reference, tmp_path):
@@ -129,3 +138,4 @@ def test_rnn_interrupted_then_resumed_is_byte_identical(rnn_reference, name, sto
     out = base / f"run-{name}"
     got = interrupt_and_resume(lambda *extra: rnn_command(base, out, *extra), out, "model.npz", stops[1])
     assert got == expected
+    same_history(out, base / "reference", ("seconds",))

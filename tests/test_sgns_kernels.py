@@ -254,8 +254,9 @@ def train(W_in, W_out, sentences, V, *, n_threads=1, seed=0, window=5, shrink=Tr
     words = np.zeros(n_threads, dtype=np.int64)
     pairs = np.zeros(n_threads, dtype=np.int64)
     hi = len(sentences) if hi is None else hi
+    thread_bounds = np.linspace(lo, hi, n_threads + 1).astype(np.int64)   # sentences [lo, hi) shared out
     kernels.sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, sent_start, keep,
-                                noise_prob, noise_index, lo, hi, window, shrink, negative,
+                                noise_prob, noise_index, thread_bounds, window, shrink, negative,
                                 alpha[0], alpha[1], rng_states)
     return loss.sum(), words.sum(), pairs.sum()
 

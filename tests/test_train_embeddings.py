@@ -115,7 +115,8 @@ def test_gensim_schedule_reaches_the_kernel(tmp_path, monkeypatch):
     real, seen = train_mod.sgns_train_parallel, []
 
     def spy(*args):
-        seen.append(args[-3:-1])                        # (alpha at the chunk's start, at its end)
+        if len(args[0]) > 2:                            # not the warm-up's call on a two-word table
+            seen.append(args[-3:-1])                    # (alpha at the chunk's start, at its end)
         return real(*args)
 
     monkeypatch.setattr(train_mod, "sgns_train_parallel", spy)
@@ -128,3 +129,53 @@ def test_gensim_schedule_reaches_the_kernel(tmp_path, monkeypatch):
     assert seen[per_epoch - 1][1] == pytest.approx(line(0.5 / 3))     # epoch 1 ends halfway down its share
     assert seen[per_epoch][0] == pytest.approx(line(1 / 3))           # epoch 2 starts where linear would
     assert seen[-1][1] == pytest.approx(line(2.5 / 3))
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_chunk_plan_gives_each_thread_its_own_contiguous_part(parts):
+    """Thread t walks part t (about 1/parts of the tokens) in pieces of about chunk_words / parts tokens,
+    as word2vec.c's and gensim's corpus_file threads each read their own share of the file."""
+    from pipeline.embeddings.train import chunk_plan
+    lengths = np.random.default_rng(parts).integers(1, 40, 3000)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    n, S, chunk_words = int(offsets[-1]), len(lengths), 5000
+    plan = chunk_plan(offsets, chunk_words, parts)                 # (chunks, parts, 2)
+    assert plan.shape[1:] == (parts, 2) and plan.dtype == np.int64
+    lo, hi = plan[:, :, 0], plan[:, :, 1]
+    assert (lo <= hi).all() and lo[0, 0] == 0 and hi[-1, -1] == S
+    assert (lo[1:] == hi[:-1]).all()                               # each part's pieces follow one another
+    assert (lo[0, 1:] == hi[-1, :-1]).all()                        # part t + 1 starts where part t ends
+    part_tokens = offsets[hi[-1]] - offsets[lo[0]]
+    assert np.abs(part_tokens - n / parts).max() < 40              # equal parts, to a sentence
+    piece_tokens = offsets[hi] - offsets[lo]
+    assert np.abs(piece_tokens[:-1] - chunk_words // parts).max() < 40
+    if parts == 1:                                                 # consecutive chunks, as before
+        assert len(plan) == -(-n // chunk_words)
+
+
+def test_two_workers_walk_their_own_halves(tmp_path, monkeypatch):
+    """Over an epoch, thread 0 trains exactly the first half of the encoded corpus and thread 1 the second,
+    each in corpus order, one piece per kernel call."""
+    from pipeline.embeddings import train as train_mod
+    real, seen = train_mod.sgns_train_parallel, {0: [], 1: []}
+
+    def spy(W_in, W_out, loss, words, pairs, tokens, starts, *rest):
+        thread_bounds = rest[3]
+        for t in (0, 1):
+            seen[t].append(tokens[starts[thread_bounds[t]]:starts[thread_bounds[t + 1]]].copy())
+        return real(W_in, W_out, loss, words, pairs, tokens, starts, *rest)
+
+    monkeypatch.setattr(train_mod, "sgns_train_parallel", spy)
+    monkeypatch.setattr(train_mod, "_warm_up", lambda run: None)      # its tiny compile call is not the corpus
+    code, out = train(tmp_path, "halves", "train.epochs=1", "train.chunk_words=8000", workers=2)
+    assert code == 0
+    from pipeline.config import EmbeddingsConfig, load_config
+    from pipeline.embeddings.corpus import encode_corpus
+    from pipeline.text import Tokenizer
+    cfg = load_config(EmbeddingsConfig, None, [*TINY, f"corpus.cache_dir={tmp_path / 'cache'}"])
+    corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab)
+    tokens = np.asarray(corpus.tokens)
+    first, second = np.concatenate(seen[0]), np.concatenate(seen[1])
+    assert len(seen[0]) > 3 and abs(len(first) - len(tokens) / 2) < 1000   # lee: lines of up to ~1000 words
+    assert np.array_equal(np.concatenate([first, second]), tokens)
+    corpus.close()

@@ -295,6 +295,13 @@ def load_splits(dc) -> Splits:
     if len(labels) < 2:
         raise UserError(f"train holds only the label {labels[0]!r}; a classifier needs at least two classes "
                         f"(check data.format: {fmt})")
+    return make_splits(train, dev, test, labels, dc, stats.replaced_lines)
+
+
+def make_splits(train: Labelled, dev, test, labels: list, dc, replaced_lines=0) -> Splits:
+    """Splits of examples already read (files, or texts given in Python): the given dev / test sets, else
+    stratified fractions of train (data.dev_fraction, data.test_fraction), or data.folds folds. `labels`
+    (at least two) name the classes in id order; a dev or test label outside them is a UserError."""
     for split, name in ((dev, "dev"), (test, "test")):
         if split is not None:
             check_labels(split, labels, name)
@@ -313,7 +320,7 @@ def load_splits(dc) -> Splits:
             test_idx, rest = stratified_split(y, [dc.test_fraction], dc.seed)
             test_part = train.subset(test_idx)
         folds.append(_dev_split(train, rest, dev, dc) + (test_part,))
-    return Splits(folds, labels, stats.replaced_lines)
+    return Splits(folds, labels, replaced_lines)
 
 
 def _dev_split(train: Labelled, rest, dev, dc):

@@ -14,6 +14,15 @@ def accuracy(y_true, y_pred) -> float:
     return float(np.average(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0
 
 
+def log_loss(y_true, probs) -> float:
+    """Mean cross-entropy -log p[y] of (n, C) probabilities (sklearn's log_loss, probabilities clipped at 1e-15)."""
+    y = np.asarray(y_true, np.int64)
+    if not len(y):
+        return 0.0
+    p = np.asarray(probs, np.float64)[np.arange(len(y)), y]
+    return float(-np.mean(np.log(np.clip(p, 1e-15, 1.0))))
+
+
 def classification_report(y_true, y_pred, labels: list) -> dict:
     """JSON-ready scores for label ids 0..C-1 named by `labels`."""
     from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support

@@ -10,6 +10,8 @@ model.npz is NumPy's .npz layout (loads with allow_pickle=False), written atomic
                       nothing else (a 60k x 100 table is 24 MB; the words add about 0.5 MB)
     vectors_path      the vectors file it came from, for reference; vectors_shape (V, D) int64
     format_version    int64, FORMAT_VERSION
+    label_values      optional: JSON of the class labels as the estimator was given them when they are not all
+                      text (numbers, booleans), so RNNClassifier.load returns 0 and 1, not "0" and "1"
 
 `load_model` refuses, with one line naming the file and the fix: a missing file, a truncated one, a file of
 another kind or of another format version, an inconsistent one (parameters that do not fit the model config,
@@ -34,7 +36,7 @@ from ..errors import ConfigError, UserError
 FORMAT_VERSION = 1
 
 
-def save_model(path, params, model_cfg, labels, tokenizer, words, table, vectors_path="") -> None:
+def save_model(path, params, model_cfg, labels, tokenizer, words, table, vectors_path="", label_values=None) -> None:
     """Write model.npz (layout in the module docstring), atomically."""
     arrays = {f"param.{k}": v for k, v in params.items()}
     arrays.update(
@@ -47,15 +49,20 @@ def save_model(path, params, model_cfg, labels, tokenizer, words, table, vectors
         vectors_shape=np.array([len(words), table.shape[1]], np.int64),
         format_version=np.array(FORMAT_VERSION, np.int64),
     )
+    if label_values is not None:
+        arrays["label_values"] = np.array(json.dumps(list(label_values)))
     savez_deterministic(path, arrays)
 
 
 def load_model(path) -> dict:
     """The model file's contents as Classifier's keyword arguments (params, model_cfg, labels, tokenizer,
-    words, table, vectors_path); the table read-only. UserError for a file it cannot trust."""
+    words, table, vectors_path, label_values); the table read-only. UserError for a file it cannot trust."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"model file not found: {path}; train one with `make train-rnn` or pass --model")
+        from ..config import command_that_writes
+        make = command_that_writes(path)
+        how = f"`{make}` writes it" if make else "train one with `pipeline train-rnn`, or pass --model"
+        raise UserError(f"model file not found: {path}; {how}")
     try:
         with np.load(path, allow_pickle=False) as z:
             version = int(z["format_version"])
@@ -89,6 +96,7 @@ def _read(z) -> dict:
         words=bytes(z["vocab_utf8"]).decode("utf-8").split("\n"),
         table=z["table"],
         vectors_path=str(z["vectors_path"]),
+        label_values=json.loads(str(z["label_values"])) if "label_values" in z.files else None,
     )
 
 
@@ -105,7 +113,9 @@ def _check(path, c) -> None:
     D, C = table.shape[1] if table.ndim == 2 else -1, len(c["labels"])
     expected = {k: v.shape for k, v in init_params(c["model_cfg"], max(D, 1), max(C, 1), 0).items()}
     shapes = {k: v.shape for k, v in params.items()}
-    if table.ndim != 2 or table.shape[0] != len(c["words"]) + 2 or C < 2 or shapes != expected:
+    values = c["label_values"]
+    if (table.ndim != 2 or table.shape[0] != len(c["words"]) + 2 or C < 2 or shapes != expected
+            or (values is not None and [str(v) for v in values] != c["labels"])):
         raise UserError(f"{path} is inconsistent (its parameters, table, vocabulary and labels do not fit "
                         f"together); re-train it")
     bad = [k for k, v in params.items() if not np.isfinite(v).all()]

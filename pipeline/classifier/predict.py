@@ -1,5 +1,5 @@
-"""Inference with a trained classifier: Predictor (logits of batches on several cores), softmax, the
-Classifier that labels texts, and `pipeline predict`.
+"""Inference with a trained classifier: Predictor (logits of batches on several cores), softmax, and the
+Classifier that labels texts (what RNNClassifier.predict_proba and `pipeline predict`, commands.py, call).
 
     clf = Classifier.load("runs/rnn/model.npz")       # the file format is in modelfile.py
     probs = clf.predict_proba(["a fine film", "a dull one"])            # (2, C) float64
@@ -7,19 +7,15 @@ Classifier that labels texts, and `pipeline predict`.
 The Classifier lives here rather than in modelfile.py because what it adds to the file's contents is
 inference (encoding texts, batching, the Predictor); modelfile.py only turns those contents into bytes and
 back, and imports nothing from this module.
-
-Predict output, one line per input: `label<TAB>p_<label1>=0.1234<TAB>p_<label2>=0.8766...`.
 """
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 
 from . import recurrence
 from .model import GATES, directions, forward
 from .modelfile import load_model, save_model
-from .threads import _in_threads, _parts, _rows, blas_threads
+from .threads import _in_threads, _parts, _rows
 
 
 class Predictor:
@@ -140,8 +136,10 @@ class Classifier:
     """A trained model: parameters, model config, labels, tokenizer, the vectors' words and the frozen table
     (with UNK and PAD rows); `predict_proba` labels raw texts, `threads` batches at a time."""
 
-    def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path="", threads=1):
+    def __init__(self, params, model_cfg, labels, tokenizer, words, table, vectors_path="", threads=1,
+                 label_values=None):
         self.params, self.mc, self.labels = params, model_cfg, list(labels)
+        self.label_values = label_values  # the labels as numbers when they were given so (modelfile.py)
         self.tokenizer, self.words, self.table = tokenizer, list(words), table
         self.vectors_path = str(vectors_path)
         self.threads = threads        # inference runs batches (or a batch's rows) in this many threads
@@ -180,7 +178,7 @@ class Classifier:
     def save(self, path) -> None:
         """Write the model file (modelfile.py), atomically."""
         save_model(path, self.params, self.mc, self.labels, self.tokenizer, self.words, self.table,
-                   self.vectors_path)
+                   self.vectors_path, self.label_values)
 
     @classmethod
     def load(cls, path) -> "Classifier":
@@ -203,37 +201,3 @@ def warm_up(clf, after: float = 1.0) -> None:
                 keep_cache=False)
     finally:
         note.cancel()
-
-
-def format_prediction(labels, probs_row) -> str:
-    best = int(np.argmax(probs_row))
-    return labels[best] + "".join(f"\tp_{lab}={p:.4f}" for lab, p in zip(labels, probs_row))
-
-
-def predict_command(model_path, texts, batch_size=256, out=None) -> None:
-    """Print one line per text (`label<TAB>p_<label>=...`); with no texts, stream stdin in batches."""
-    out = out or sys.stdout
-    from ..config import resolve_workers
-    clf = Classifier.load(model_path)
-    clf.threads = resolve_workers(0)               # every core, each batch split (see infer)
-    limit = blas_threads(1)
-    warm_up(clf)
-
-    def emit(batch):
-        for row in clf.predict_proba(batch):
-            out.write(format_prediction(clf.labels, row) + "\n")
-        out.flush()
-
-    with limit:
-        if texts:
-            for start in range(0, len(texts), batch_size):
-                emit(list(texts[start:start + batch_size]))
-            return
-        batch = []
-        for line in sys.stdin:
-            batch.append(line.rstrip("\r\n"))
-            if len(batch) == batch_size:
-                emit(batch)
-                batch = []
-        if batch:
-            emit(batch)

@@ -19,6 +19,10 @@ across folds (`accuracy`, `accuracy_std`, `macro_f1`, `macro_f1_std`, per fold i
 confusion_matrix over the pooled out-of-fold predictions, and train_loss / dev_accuracy of the last fold,
 whose model is the one saved in model.npz.
 
+Outputs, in output.dir: model.npz, config.yaml, metrics.json, history.csv (one row per epoch, HISTORY_COLUMNS,
+pipeline/history.py) and two figures (pipeline/figures.py): learning_curves.png (train and dev loss, dev
+accuracy) and, with a test set, confusion_matrix.png.
+
 `train_rnn` reads as setup -> resume -> fold and epoch loops -> finish and returns a ClassifierRun (run
 directory, classifier, metrics); it prints progress only (silenced by --quiet), the CLI prints the summary.
 """
@@ -30,18 +34,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from .. import progress
+from .. import figures, kernelcache, progress
 from ..atomicio import atomic_write_json
 from ..checkpoint import Checkpoint, config_key
-from ..config import ConfigError, TokenizerConfig, from_dict, resolve_workers, save_config
+from ..config import TokenizerConfig, resolve_workers, save_config
 from ..errors import UserError
+from ..history import NAME as HISTORY, write_history
 from ..signals import StopFlag
 from ..text import Tokenizer
-from ..vectors import load_vectors
+from ..vectors import load_vectors, saved_tokenizer
 from .data import Encoder, batch_order, build_table, load_splits, make_batch
-from .metrics import accuracy, classification_report, mean_std
+from .metrics import accuracy, classification_report, log_loss, mean_std
 from .model import forward, init_params, loss_and_grads
 from .optim import clip_global_norm, make_optimizer
 from .predict import Classifier
@@ -52,15 +56,20 @@ def resolve_tokenizer(cfg):
     """(Tokenizer, where it came from): cfg.tokenizer, the vectors' own config.yaml, or the default."""
     if cfg.tokenizer is not None:
         return Tokenizer.from_config(cfg.tokenizer), "config"
-    saved = Path(cfg.vectors.path).parent / "config.yaml"
-    if saved.is_file():
-        try:
-            section = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("tokenizer")
-            if isinstance(section, dict):
-                return Tokenizer.from_config(from_dict(TokenizerConfig, section, "tokenizer")), str(saved)
-        except (yaml.YAMLError, ConfigError, OSError, UnicodeDecodeError, AttributeError):
-            progress.say(f"note: cannot read the tokenizer section of {saved}; using lowercase + whitespace")
+    saved = saved_tokenizer(cfg.vectors.path)
+    if saved is not None:
+        return Tokenizer.from_config(saved), str(Path(cfg.vectors.path).parent / "config.yaml")
     return Tokenizer(lowercase=True), "default"
+
+
+# What a first run spends compiling stage two's kernels (its message says "about N s"): `_warm_up` took 40 s for
+# the Elman cell and 46 s for a bidirectional GRU with NUMBA_CACHE_DIR pointing at an empty folder (pipeline
+# train-rnn on configs/rnn.yaml), 2 cores, load 20-24 (other jobs), 2026-12-02.
+COMPILE_SECONDS = 45
+# history.csv (pipeline/history.py): one row per epoch; `fold` only with k-fold. train_loss is the mean
+# cross-entropy of the epoch's batches as trained (dropout on), dev_loss and dev_accuracy come from one pass over
+# the dev set at the epoch's end (no dropout); seconds = the epoch's training plus that pass.
+HISTORY_COLUMNS = ("fold", "epoch", "train_loss", "dev_loss", "dev_accuracy", "lr", "seconds")
 
 
 @dataclass
@@ -85,7 +94,7 @@ class _State:
     """Everything needed to continue training exactly where it stopped: what a checkpoint holds."""
 
     META = ("fold", "epoch", "batch", "loss_sum", "loss_n", "train_loss", "dev_accuracy", "best_acc",
-            "best_epoch", "bad_epochs", "fold_results", "seqs", "seconds")
+            "best_epoch", "bad_epochs", "fold_results", "seqs", "seconds", "history", "epoch_seconds")
 
     def __init__(self, run: _Run, fold=0):
         tc = run.cfg.train
@@ -100,11 +109,13 @@ class _State:
         self.best_acc, self.best_epoch, self.bad_epochs = -1.0, 0, 0
         self.fold_results = []                 # finished folds (k-fold)
         self.seqs, self.seconds = 0, 0.0       # trained sequences and training time, for sequences/s
+        self.history = []                      # history.csv's rows, every fold's (HISTORY_COLUMNS)
+        self.epoch_seconds = 0.0               # wall time of this epoch so far (training batches)
 
     def next_fold(self, run: _Run) -> "_State":
         """A fresh state for the next fold, carrying the finished folds and the speed counters."""
         st = _State(run, self.fold + 1)
-        st.fold_results, st.seqs, st.seconds = self.fold_results, self.seqs, self.seconds
+        st.fold_results, st.seqs, st.seconds, st.history = self.fold_results, self.seqs, self.seconds, self.history
         return st
 
     def save(self, ckpt: Checkpoint) -> None:
@@ -123,7 +134,7 @@ class _State:
         if "best.V" in arrays:
             self.best = {k: arrays[f"best.{k}"].copy() for k in self.params}
         for k in self.META:
-            setattr(self, k, meta[k])
+            setattr(self, k, meta[k] if k in meta else getattr(self, k))  # history: absent from older checkpoints
         self.dropout_rng.bit_generator.state = meta["rng"]
 
 
@@ -135,10 +146,12 @@ class ClassifierRun:
     metrics: dict
 
 
-def train_rnn(cfg, resume: bool = False) -> ClassifierRun:
-    """Train stage two as `cfg` says: setup, resume, fold and epoch loops, outputs (module docstring)."""
+def train_rnn(cfg, resume: bool = False, splits=None, vectors=None) -> ClassifierRun:
+    """Train stage two as `cfg` says: setup, resume, fold and epoch loops, outputs (module docstring).
+    `splits` (data.Splits) replaces reading cfg.data's files and `vectors` (WordVectors) reading
+    cfg.vectors.path, for examples and vectors given in Python (RNNClassifier.fit)."""
     t_start = time.perf_counter()
-    run = _setup(cfg)
+    run = _setup(cfg, splits, vectors)
     st = _resume(run, resume)
     save_config(run.cfg, Path(cfg.output.dir) / "config.yaml")
     _warm_up(st, run.cfg.model, run.table)
@@ -156,14 +169,15 @@ def train_rnn(cfg, resume: bool = False) -> ClassifierRun:
     return _finish(run, st, clf, t_start)
 
 
-def _setup(cfg) -> _Run:
+def _setup(cfg, splits=None, wv=None) -> _Run:
     """Vectors, tokenizer, labelled splits encoded to table rows; says what will be trained."""
-    wv = load_vectors(cfg.vectors.path, cfg.vectors.binary, cfg.vectors.max_words)
+    if wv is None:
+        wv = load_vectors(cfg.vectors.path, cfg.vectors.binary, cfg.vectors.max_words)
     table = build_table(wv.vectors, cfg.vectors.unk)   # (V+2, D) float32, read-only: the frozen lookup
     table.flags.writeable = False
     tokenizer, tok_source = resolve_tokenizer(cfg)
     cfg = dataclasses.replace(cfg, tokenizer=TokenizerConfig(tokenizer.lowercase, tokenizer.pattern))
-    splits = load_splits(cfg.data)
+    splits = load_splits(cfg.data) if splits is None else splits
     if splits.replaced_lines:
         progress.say(f"note: {splits.replaced_lines} lines held undecodable bytes, replaced by U+FFFD")
     workers = resolve_workers(cfg.train.workers)
@@ -194,14 +208,17 @@ def _resume(run: _Run, resume: bool) -> _State:
 
 def _warm_up(st, mc, table):
     """Compile (first run) or load from Numba's cache every kernel this model uses, outside the timed
-    loop, on a one-token batch; says so, so that a first run does not look stuck."""
-    t0 = time.perf_counter()
-    progress.say("preparing the Numba kernels (compiled on the first run, about a minute; cached after)")
+    loop, on a one-token batch. Many kernels take part, so the cold cache is told by time (kernelcache.warm_up):
+    a warm-up that lasts over 3 s is compiling, and says so."""
     ids = np.zeros((2, 2), np.int32)
-    loss_and_grads(st.params, mc, table, ids, np.array([2, 1], np.int32), np.zeros(2, np.int32), True,
-                   np.random.default_rng(0))
-    forward(st.params, mc, table, ids, np.array([2, 1], np.int32), keep_cache=False)  # dev/test evaluation path
-    progress.say(f"kernels ready in {time.perf_counter() - t0:.1f} s")
+
+    def call():
+        loss_and_grads(st.params, mc, table, ids, np.array([2, 1], np.int32), np.zeros(2, np.int32), True,
+                       np.random.default_rng(0))
+        forward(st.params, mc, table, ids, np.array([2, 1], np.int32), keep_cache=False)  # dev/test evaluation
+    seconds = kernelcache.warm_up(call, None, COMPILE_SECONDS, after=3.0)
+    if seconds > 3.0:
+        progress.say(f"kernels ready in {seconds:.1f} s")
 
 
 def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
@@ -220,9 +237,11 @@ def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
                 pbar.set_postfix(loss=f"{st.loss_sum / st.loss_n:.4f}", refresh=False)
                 if stop.safe_point():
                     st.seconds += time.perf_counter() - t0
+                    st.epoch_seconds += time.perf_counter() - t0
                     st.save(run.ckpt)
                     raise run.ckpt.interrupted()
             st.seconds += time.perf_counter() - t0
+            st.epoch_seconds += time.perf_counter() - t0
             if _end_epoch(run, st, dev):
                 break
             if st.epoch < tc.epochs:
@@ -261,22 +280,33 @@ def _nan_error(tc, where, saved) -> UserError:
 
 
 def _end_epoch(run: _Run, st: _State, dev) -> bool:
-    """Close the epoch: its train loss, dev accuracy, best weights; True when early stopping says stop."""
+    """Close the epoch: its train loss, dev loss and accuracy (one evaluation pass), best weights, its
+    history row; True when early stopping says stop."""
     tc = run.cfg.train
+    t0 = time.perf_counter()
     st.train_loss.append(st.loss_sum / max(st.loss_n, 1))
     st.epoch, st.batch, st.loss_sum, st.loss_n = st.epoch + 1, 0, 0.0, 0
-    msg = f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
+    folds = len(run.encoded)
+    msg = (f"fold {st.fold + 1}/{folds}, " if folds > 1 else "") + \
+        f"epoch {st.epoch}/{tc.epochs}: train loss {st.train_loss[-1]:.4f}"
+    row = {"fold": st.fold + 1, "epoch": st.epoch, "train_loss": st.train_loss[-1], "dev_loss": None,
+           "dev_accuracy": None, "lr": st.opt.lr}
     stop_now = False
     if dev is not None and len(dev):
-        acc = accuracy(dev.y, run.classifier(st.params).predict_proba_encoded(dev).argmax(axis=1))
+        probs = run.classifier(st.params).predict_proba_encoded(dev)
+        acc = accuracy(dev.y, probs.argmax(axis=1))
         st.dev_accuracy.append(acc)
-        msg += f", dev accuracy {acc:.4f}"
+        row.update(dev_loss=log_loss(dev.y, probs), dev_accuracy=acc)
+        msg += f", dev loss {row['dev_loss']:.4f}, dev accuracy {acc:.4f}"
         if acc > st.best_acc:
             st.best = {k: v.copy() for k, v in st.params.items()}
             st.best_acc, st.best_epoch, st.bad_epochs = acc, st.epoch, 0
         else:
             st.bad_epochs += 1
             stop_now = tc.patience > 0 and st.bad_epochs >= tc.patience
+    row["seconds"] = st.epoch_seconds + time.perf_counter() - t0
+    st.history.append(row)
+    st.epoch_seconds = 0.0
     progress.say(msg)
     if stop_now:
         progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
@@ -285,14 +315,37 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
 
 
 def _finish(run: _Run, st: _State, clf: Classifier, t_start: float) -> ClassifierRun:
-    """Write model.npz (the last fold's best weights) and metrics.json, remove the checkpoint."""
+    """Write model.npz (the last fold's best weights), metrics.json, history.csv and the figures; remove
+    the checkpoint."""
     out = Path(run.cfg.output.dir)
     clf.save(out / "model.npz")
     metrics = _metrics(st, run.labels, run.coverage)
+    columns = HISTORY_COLUMNS if run.cfg.data.folds >= 2 else HISTORY_COLUMNS[1:]
+    write_history(out / HISTORY, columns, st.history)
+    _figures(run, st, metrics, out)
     metrics["seconds"] = time.perf_counter() - t_start
     atomic_write_json(out / "metrics.json", metrics)
     run.ckpt.remove()
     return ClassifierRun(out, clf, metrics)
+
+
+def _figures(run: _Run, st: _State, metrics: dict, out: Path) -> None:
+    """learning_curves.png and (with a test set) confusion_matrix.png in the run directory."""
+    if not figures.available():
+        progress.say("note: matplotlib cannot be imported; no figures (pip install matplotlib)")
+        return
+    mc, k = run.cfg.model, len(st.fold_results)
+    model = (f"{'bidirectional ' if mc.bidirectional else ''}{mc.cell.upper() if mc.cell != 'elman' else 'Elman'}"
+             f", hidden {mc.hidden_size}, {mc.pooling} pooling")
+    figures.learning_curves(out / "learning_curves.png", st.history,
+                            {i + 1: f["best_epoch"] for i, f in enumerate(st.fold_results)},
+                            f"{out.name}: {model}" + (f", {k} folds" if k > 1 else ""))
+    (out / "confusion_matrix.png").unlink(missing_ok=True)      # an earlier run's, when this one has no test set
+    if metrics.get("confusion_matrix") is not None:
+        n = int(np.sum(metrics["confusion_matrix"]))
+        what = f"out-of-fold predictions of {k} folds" if k > 1 else "test set"
+        figures.confusion_matrix(out / "confusion_matrix.png", metrics["confusion_matrix"], run.labels,
+                                 f"{out.name}: {what}, {n} sentences\naccuracy {metrics['accuracy']:.1%}")
 
 
 def _evaluate(clf, test, labels) -> dict:

@@ -8,6 +8,10 @@ them before windowing) with `offsets.npy` (int64, sentence s is tokens[offsets[s
 
 The result is cached under `corpus.cache_dir` by a key over the files (path, size, mtime), the tokenizer
 and the vocabulary settings, so later runs and benchmarks skip reading and tokenising.
+
+The same pass encodes an iterable of token lists instead of files (`encode_corpus(..., sentences=...)`, what
+`Word2Vec(sentences=...)` trains on): read once, in order, lower-cased when the tokenizer lower-cases, cut
+at `max_sentence_length` like a file's lines; never cached (there is no file to key the cache by).
 """
 from __future__ import annotations
 
@@ -85,7 +89,10 @@ def cache_key(paths, tokenizer, corpus_cfg, vocab_cfg) -> str:
     return h.hexdigest()[:20]
 
 
-def encode_corpus(corpus_cfg, tokenizer, vocab_cfg) -> EncodedCorpus:
+def encode_corpus(corpus_cfg, tokenizer, vocab_cfg, sentences=None) -> EncodedCorpus:
+    """The corpus of `corpus_cfg.paths` (cached), or of the token lists `sentences` when given (not cached)."""
+    if sentences is not None:
+        return _encode_sentences(sentences, corpus_cfg, tokenizer, vocab_cfg)
     paths = resolve_paths(corpus_cfg.paths)
     key = cache_key(paths, tokenizer, corpus_cfg, vocab_cfg)
     cache = Path(corpus_cfg.cache_dir) / key if corpus_cfg.cache_dir else None
@@ -96,7 +103,10 @@ def encode_corpus(corpus_cfg, tokenizer, vocab_cfg) -> EncodedCorpus:
             shutil.rmtree(cache, ignore_errors=True)   # a damaged cache is rebuilt, never trusted
     workdir = Path(tempfile.mkdtemp(prefix=".encode-", dir=_temp_parent(cache)))
     try:
-        _encode_into(workdir, paths, corpus_cfg, tokenizer, vocab_cfg)
+        stats = ReadStats()
+        lines = iter_sentences(paths, tokenizer, corpus_cfg.encoding, corpus_cfg.errors,
+                               corpus_cfg.max_sentence_length, stats)
+        _encode_into(workdir, lines, stats, ", ".join(map(str, paths)), vocab_cfg, [str(p) for p in paths])
         if cache is None:
             return _load(workdir, cached=False, temporary=True)
         try:
@@ -120,16 +130,58 @@ def _temp_parent(cache):
     return cache.parent
 
 
-def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
-    stats = ReadStats()
+def _encode_sentences(sentences, corpus_cfg, tokenizer, vocab_cfg) -> EncodedCorpus:
+    """Encode token lists into a temporary folder (removed by close())."""
+    workdir = Path(tempfile.mkdtemp(prefix="pipeline-encode-"))
+    try:
+        stats = ReadStats()
+        lines = iter_token_lists(sentences, tokenizer.lowercase, corpus_cfg.max_sentence_length, stats)
+        _encode_into(workdir, lines, stats, "sentences=", vocab_cfg, [], check_words=True)
+        return _load(workdir, cached=False, temporary=True)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def iter_token_lists(sentences, lowercase, max_sentence_length, stats: ReadStats):
+    """Yield the token lists of `sentences` (lower-cased when `lowercase`), cut at `max_sentence_length`;
+    UserError for a string or a path where token lists belong."""
+    if isinstance(sentences, (str, bytes, os.PathLike)):
+        raise UserError("sentences= takes token lists, e.g. [['the', 'cat', 'sat'], ...]; to read a file, "
+                        "folder or glob pass corpus_file= instead")
+    for n, tokens in enumerate(sentences):
+        if isinstance(tokens, (str, bytes)):
+            raise UserError(f"sentences[{n}] is a string, not a list of tokens: split it (e.g. line.split()) "
+                            f"or pass the file as corpus_file=")
+        stats.lines += 1
+        if lowercase:
+            try:
+                tokens = [t.lower() for t in tokens]
+            except (AttributeError, TypeError):
+                raise UserError(f"sentences[{n}] holds a token that is not a string") from None
+        elif not isinstance(tokens, list):
+            tokens = list(tokens)
+        for start in range(0, max(len(tokens), 1), max_sentence_length):
+            yield tokens[start:start + max_sentence_length]
+
+
+def _check_words(words) -> None:
+    """UserError for a vocabulary word word2vec's formats cannot store (not a string, empty, white space)."""
+    for w in words:
+        if not isinstance(w, str) or not w or any(ch.isspace() for ch in w):
+            raise UserError(f"token {w!r} cannot be a word of the vectors (word2vec files need non-empty "
+                            f"strings without white space); clean the token lists")
+
+
+def _encode_into(out: Path, sentences, stats: ReadStats, source: str, vocab_cfg, files, check_words=False) -> None:
+    """Encode the token lists `sentences` (read from `source`, whose reading `stats` counts) into `out`."""
     index = _AutoId()
     ids_of = index.__getitem__        # known words: a C-level lookup; new ones: _AutoId.__missing__
     lengths = array("i")          # tokens per line (<= max_sentence_length)
     buf = array("i")
     n_tokens = 0
     with open(out / "provisional.i32", "wb") as f, progress.bar(unit="w", desc="reading corpus") as pbar:
-        for tokens in iter_sentences(paths, tokenizer, corpus_cfg.encoding, corpus_cfg.errors,
-                                     corpus_cfg.max_sentence_length, stats):
+        for tokens in sentences:
             buf.extend(map(ids_of, tokens))
             lengths.append(len(tokens))
             if len(buf) >= BLOCK:
@@ -141,8 +193,8 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
         n_tokens += len(buf)
         buf.tofile(f)
     if n_tokens == 0:
-        raise UserError(f"the corpus is empty: no tokens in {', '.join(map(str, paths))}; "
-                        f"check corpus.paths")
+        raise UserError(f"the corpus is empty: no tokens in {source}; "
+                        f"{'give non-empty token lists' if check_words else 'check corpus.paths'}")
     counts = np.zeros(len(index), dtype=np.int64)
     for ids in _blocks(out / "provisional.i32"):
         counts += np.bincount(ids, minlength=len(index))
@@ -151,6 +203,8 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     if len(vocab) == 0:
         raise UserError(f"every word occurs fewer than min_count={vocab_cfg.min_count} times "
                         f"(most frequent: {int(counts.max())}); lower vocab.min_count")
+    if check_words:
+        _check_words(vocab.words)
     kept_total = int(vocab.counts.sum())
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(lengths, dtype=np.int32), out=offsets[1:])
@@ -186,7 +240,7 @@ def _encode_into(out: Path, paths, corpus_cfg, tokenizer, vocab_cfg) -> None:
     np.save(out / "offsets.npy", offsets[keep])
     vocab.save(out / "vocab.tsv")
     meta = {"format": FORMAT_VERSION, "corpus_words": n_tokens, "lines": stats.lines,
-            "replaced_lines": stats.replaced_lines, "files": [str(p) for p in paths]}
+            "replaced_lines": stats.replaced_lines, "files": files}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
 
 

@@ -313,7 +313,8 @@ def train_slice(shard, W_in0, W_out0, keep_threshold, noise_prob, noise_index, s
         if lo == hi:
             continue
         sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, offsets, keep_threshold, noise_prob,
-                            noise_index, lo, hi, window, shrink_windows, negative, a0, a1, rng)
+                            noise_index, np.array([lo, hi], np.int64), window, shrink_windows, negative, a0, a1,
+                            rng)
         out["loss"], out["words"], out["pairs"] = out["loss"] + loss[0], out["words"] + int(words[0]), \
             out["pairs"] + int(pairs[0])
         if halves and half is None:

@@ -46,10 +46,10 @@ import os
 
 import numpy as np
 from scipy import stats
-from scipy.linalg import get_blas_funcs
 
-# gensim.matutils.unitvec normalises with the float64 BLAS routines whatever the input dtype.
-_dnrm2, _dscal = get_blas_funcs(("nrm2", "scal"), (np.zeros(0, dtype=np.float64),))
+from ..similarity import most_similar, unit_rows  # noqa: F401  (most_similar: part of this module's surface)
+from ..similarity import query_vectors as _query_vectors, top_desc as _top_desc, unitvec as _unitvec
+
 
 _ANALOGY_TOPN = 5       # gensim's evaluate_word_analogies asks most_similar for 5 candidates
 _BLOCK_FLOATS = 1 << 23  # scores per block of questions: 32 MB of float32
@@ -58,27 +58,6 @@ _GROUP_SIZE = 64         # columns per group when screening for the best candida
 
 # ----------------------------------------------------------------------------------------------------------
 # shared helpers
-
-
-def unit_rows(vectors):
-    """L2-normalised rows as float32 (V, D); zero rows stay zero.
-
-    Each non-zero row is ``row / np.linalg.norm(row)`` in float32, bit-identical to gensim's
-    ``get_vector(key, norm=True)``.
-    """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1)[:, None]  # (V, 1) float32, as gensim's fill_norms
-    unit = np.zeros_like(vectors)
-    np.divide(vectors, norms, out=unit, where=norms > 0)
-    return unit
-
-
-def _unitvec(vec):
-    """gensim.matutils.unitvec for a dense vector: float64 nrm2, scale by the reciprocal, cast back."""
-    veclen = _dnrm2(vec)
-    if veclen > 0.0:
-        return _dscal(1.0 / veclen, vec).astype(vec.dtype)
-    return vec
 
 
 def _ok_vocab(words, restrict_vocab, case_insensitive):
@@ -97,75 +76,6 @@ def _open_lines(path, binary=False, encoding="utf8"):
     if binary:
         return opener(path, "rb")
     return opener(path, "rt", encoding=encoding)
-
-
-def _query_vectors(unit, ids, weights):
-    """Unit query vectors (Q, D) float32 from rows `ids` (Q, K) with weights (K,), as gensim computes them.
-
-    gensim's get_mean_vector: a float32 accumulator updated in place with float64 terms, divided by the
-    total |weight| in float64, then unitvec'd (float64) and cast to float32.
-    """
-    mean = np.zeros((ids.shape[0], unit.shape[1]), dtype=np.float32)  # (Q, D)
-    for k, weight in enumerate(weights):
-        mean += np.float64(weight) * unit[ids[:, k]]
-    mean = mean / np.float64(np.sum(np.abs(weights)))  # (Q, D) float64
-    for q in range(mean.shape[0]):  # per-row BLAS nrm2 keeps gensim's exact rounding; cheap next to the search
-        veclen = _dnrm2(mean[q])
-        if veclen > 0.0:
-            mean[q] *= 1.0 / veclen
-    return mean.astype(np.float32)
-
-
-def _top_desc(neg_scores, topn):
-    """Row-wise indices of the `topn` largest scores, given their negation (Q, R).
-
-    Exactly gensim.matutils.argsort(x, topn, reverse=True), one row at a time: argpartition at kth=topn,
-    then argsort of the chosen few; a full argsort when topn covers the row. NaN sorts last.
-    """
-    if topn >= neg_scores.shape[1]:
-        return np.argsort(neg_scores, axis=1)[:, :topn]
-    part = np.argpartition(neg_scores, topn, axis=1)[:, :topn]
-    order = np.argsort(np.take_along_axis(neg_scores, part, axis=1), axis=1)
-    return np.take_along_axis(part, order, axis=1)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# nearest neighbours
-
-
-def most_similar(words, unit, positive, negative=(), topn=10, restrict_vocab=None):
-    """Words nearest to mean(unit(positive)) - ..., as gensim's ``KeyedVectors.most_similar``.
-
-    `unit` is ``unit_rows(vectors)``. Positive words weigh +1 and negative -1; the weighted mean is
-    normalised and compared by cosine with the first `restrict_vocab` rows (all when None); the input
-    words are left out. Returns up to `topn` (word, cosine) pairs, best first. Raises KeyError(word) for
-    a word not in `words`.
-    """
-    if topn < 1:
-        return []
-    positive = [positive] if isinstance(positive, str) else list(positive)
-    negative = [negative] if isinstance(negative, str) else list(negative)
-    keys = positive + negative
-    if not keys:
-        raise ValueError("most_similar needs at least one word")
-    key_to_index = {}
-    for index in range(len(words) - 1, -1, -1):
-        key_to_index[words[index]] = index
-    ids = []
-    for word in keys:
-        if word not in key_to_index:
-            raise KeyError(word)
-        ids.append(key_to_index[word])
-    weights = np.concatenate((np.ones(len(positive)), -np.ones(len(negative))))
-    query = _query_vectors(unit, np.array([ids]), weights)[0]  # (D,)
-
-    candidates = unit[:restrict_vocab] if restrict_vocab else unit  # (R, D)
-    cosines = candidates @ query  # (R,)
-    # gensim divides by the norm, so a zero row scores NaN and sorts last; rank it the same, report 0.0
-    neg_scores = np.where(np.any(candidates != 0, axis=1), -cosines, np.nan)
-    best = _top_desc(neg_scores[None, :], topn + len(ids))[0]
-    excluded = set(ids)
-    return [(words[i], float(cosines[i])) for i in best if i not in excluded][:topn]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -378,3 +288,28 @@ def evaluate_all(words, vectors, restrict_vocab=300000):
     details["analogy"] = evaluate_word_analogies(words, vectors, datapath("questions-words.txt"), restrict_vocab)
     scores["analogy"] = details["analogy"]["accuracy"] if details["analogy"]["questions_used"] else None
     return {**scores, "details": details}
+
+
+def evaluate_files(words, vectors, pairs=(), analogies=(), restrict_vocab=300000):
+    """{file name: result} of every word-pair file in `pairs` (evaluate_word_pairs) and analogy file in
+    `analogies` (evaluate_word_analogies); with neither, the sets that ship with gensim (WordSim-353,
+    SimLex-999, Google analogies). UserError for a missing file or one without a usable item."""
+    from pathlib import Path
+
+    from ..errors import UserError
+    from ..text import gensim_data
+    if not pairs and not analogies:
+        pairs = [gensim_data("wordsim353.tsv"), gensim_data("simlex999.txt")]
+        analogies = [gensim_data("questions-words.txt")]
+    for f in list(pairs) + list(analogies):
+        if not Path(f).is_file():
+            raise UserError(f"evaluation file not found: {f}")
+    scores = {}
+    try:
+        for f in pairs:
+            scores[Path(f).name] = evaluate_word_pairs(words, vectors, f, restrict_vocab=restrict_vocab)
+        for f in analogies:
+            scores[Path(f).name] = evaluate_word_analogies(words, vectors, f, restrict_vocab=restrict_vocab)
+    except ValueError as exc:
+        raise UserError(f"{exc}; check the file's format") from None
+    return scores

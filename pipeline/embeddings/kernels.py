@@ -36,7 +36,7 @@ Driver usage, one call per chunk of sentences (see ``sgns_train_parallel``)::
     rng_states = seed_rng_states(seed, workers)                 # uint64[T], checkpoint it
     W_in, W_out = init_vectors(V, D, seed), np.zeros((V, D), np.float32)
     sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, sent_start,
-                        keep_threshold, noise_prob, noise_index, s_lo, s_hi,
+                        keep_threshold, noise_prob, noise_index, thread_bounds,
                         window, True, negative, alpha_lo, alpha_hi, rng_states)
 """
 
@@ -296,31 +296,24 @@ def sgns_train_chunk(W_in, W_out, tokens, sent_start, keep_threshold, noise_prob
 
 @njit(cache=True, parallel=True)
 def sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, sent_start, keep_threshold,
-                        noise_prob, noise_index, sent_lo, sent_hi, window, shrink_windows,
+                        noise_prob, noise_index, thread_bounds, window, shrink_windows,
                         negative, alpha_start, alpha_end, rng_states):
-    """Train sentences [sent_lo, sent_hi) on T = len(rng_states) threads, Hogwild (lock-free
-    shared updates of W_in and W_out).
+    """Train on T = len(rng_states) threads, Hogwild (lock-free shared updates of W_in and W_out):
+    thread t trains sentences [thread_bounds[t], thread_bounds[t+1]) (thread_bounds int64[T+1],
+    non-decreasing) with ``sgns_train_chunk`` and rng_states[t].
 
-    The range is cut into T contiguous slices of about equal token counts; slice t runs
-    ``sgns_train_chunk`` with rng_states[t] and writes loss[t] (float64), words[t], pairs[t]
-    (int64; raw words before sub-sampling, trained pairs). rng_states (uint64[T]) are updated
-    in place so the driver can checkpoint them and continue with the next chunk. Each slice
-    moves its learning rate from alpha_start to alpha_end.
-    With T == 1 the result is a deterministic function of the inputs.
+    Thread t writes loss[t] (float64), words[t], pairs[t] (int64; raw words before sub-sampling,
+    trained pairs). rng_states (uint64[T]) are updated in place so the driver can checkpoint them
+    and continue with the next call. Each thread moves its learning rate from alpha_start to
+    alpha_end over its own sentences. Which sentences each thread gets is the driver's choice
+    (train.chunk_plan gives thread t its own contiguous part of the corpus, as word2vec.c and
+    gensim do). With T == 1 the result is a deterministic function of the inputs.
     """
     T = rng_states.shape[0]
-    # Slice boundaries in sentence ids, balanced by tokens: bounds[t] .. bounds[t+1].
-    bounds = np.empty(T + 1, dtype=np.int64)
-    first, last = sent_start[sent_lo], sent_start[sent_hi]
-    for t in range(T + 1):
-        target = first + (last - first) * t // T
-        b = np.searchsorted(sent_start[sent_lo:sent_hi + 1], target)
-        bounds[t] = min(sent_lo + b, sent_hi)
-    bounds[0], bounds[T] = sent_lo, sent_hi
     for t in prange(T):
         t_loss, t_words, t_pairs, t_state = sgns_train_chunk(
             W_in, W_out, tokens, sent_start, keep_threshold, noise_prob, noise_index,
-            bounds[t], bounds[t + 1], window, shrink_windows, negative,
+            thread_bounds[t], thread_bounds[t + 1], window, shrink_windows, negative,
             alpha_start, alpha_end, rng_states[t])
         loss[t] = t_loss
         words[t] = t_words

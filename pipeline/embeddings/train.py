@@ -7,11 +7,18 @@ trains. The driver owns everything around the jitted kernels: the config, readin
 
     pipeline train-embeddings --config configs/embeddings.yaml [--set train.epochs=1] [--resume]
 
-The corpus is trained in chunks of about `train.chunk_words` words; between chunks the driver updates the
+The corpus is trained in chunks of about `train.chunk_words` words. With T workers it is first cut into T
+contiguous parts and thread t walks part t through each epoch, one piece of it per chunk (`chunk_plan`), as
+word2vec.c's threads and gensim's corpus_file workers each read their own share of the file; with one worker
+the chunks simply follow one another. Between chunks the driver updates the
 progress bar, honours Ctrl-C / SIGTERM (checkpoint, then exit) and checks the loss for NaN. A checkpoint
 (`checkpoint.npz`, pipeline/checkpoint.py: both weight matrices, the per-thread RNG states and the schedule
 position) is also written at every epoch end, so a killed run loses at most one epoch; `--resume` continues
 from it and, with one worker, ends with exactly the bytes an uninterrupted run writes.
+
+Outputs, in output.dir: vectors.bin (and vectors.txt), vocab.tsv, config.yaml, metrics.json, history.csv (one
+row per epoch, HISTORY_COLUMNS) and two figures (pipeline/figures.py): loss.png and words_pca.png (the most
+frequent words on the first two principal axes of their vectors).
 
 `train_embeddings` reads as setup -> resume -> epoch loop -> finish and returns an EmbeddingsRun (run
 directory, vectors, metrics); it prints progress only (silenced by --quiet), the CLI prints the summary.
@@ -25,11 +32,12 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from .. import progress
+from .. import figures, kernelcache, progress
 from ..atomicio import atomic_write_json, remove_stale_temps
 from ..checkpoint import Checkpoint, config_key
 from ..config import resolve_workers, save_config
 from ..errors import UserError
+from ..history import NAME as HISTORY, write_history
 from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import WordVectors, save_vectors
@@ -37,13 +45,52 @@ from .corpus import encode_corpus
 from .kernels import init_vectors, seed_rng_states, sgns_train_parallel
 from .sampling import alias_table, keep_probabilities, keep_thresholds, noise_probabilities
 
+# What compiling sgns_train_parallel from a cold cache takes (the first run's message says "about N s"):
+# `_warm_up` took 16.7 and 18.9 s with NUMBA_CACHE_DIR pointing at an empty folder (pipeline train-embeddings on a
+# 10k-word corpus), 2 cores, load 7-8.5 (other jobs), 2026-12-02.
+COMPILE_SECONDS = 20
+# history.csv (pipeline/history.py): one row per epoch (see _history)
+HISTORY_COLUMNS = ("epoch", "loss", "words_per_second", "alpha_start", "alpha_end", "seconds")
+WORD_MAP_WORDS = 60     # words in words_pca.png: more and their labels overlap
 
-def chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
-    """Sentence ids cutting the corpus into chunks of about `chunk_words` tokens (whole sentences)."""
-    n = int(offsets[-1])
-    targets = np.arange(chunk_words, n, chunk_words, dtype=np.int64)
-    cuts = np.searchsorted(offsets, targets)
-    return np.unique(np.concatenate(([0], cuts, [len(offsets) - 1]))).astype(np.int64)
+
+def chunk_plan(offsets: np.ndarray, chunk_words: int, parts: int) -> np.ndarray:
+    """Which sentences each kernel call gives each thread: plan[k, t] = (lo, hi), int64 (chunks, parts, 2).
+
+    The corpus is cut into `parts` contiguous parts of about equal tokens, and thread t walks part t
+    through the epoch in pieces of about chunk_words / parts tokens (whole sentences; a shorter part
+    ends with empty pieces), as word2vec.c's and gensim's corpus_file threads each read their own share
+    of the file. So with T threads the model sees T distant places of the corpus at once; with one the
+    chunks are consecutive. On a corpus whose sources follow one another that order changes the vectors:
+    it was stage one's last quality gap to gensim with 2 workers (benchmarks/RESULTS.md, "Stage one vs
+    gensim: the quality gap").
+    """
+    n, S = int(offsets[-1]), len(offsets) - 1
+    part_cuts = np.searchsorted(offsets, n * np.arange(parts + 1, dtype=np.int64) // parts)
+    part_cuts[0], part_cuts[-1] = 0, S
+    step = max(chunk_words // parts, 1)
+    n_chunks = max(1, -(-int(np.diff(offsets[part_cuts]).max()) // step))
+    plan = np.empty((n_chunks, parts, 2), np.int64)
+    for t in range(parts):
+        lo, hi = part_cuts[t], part_cuts[t + 1]
+        cuts = np.searchsorted(offsets, offsets[lo] + step * np.arange(1, n_chunks, dtype=np.int64))
+        edges = np.concatenate(([lo], np.clip(cuts, lo, hi), [hi]))
+        plan[:, t, 0], plan[:, t, 1] = edges[:-1], edges[1:]
+    return plan
+
+
+def read_chunk(corpus, pieces: np.ndarray, buf: np.ndarray):
+    """The tokens of one chunk's pieces (T, 2) one after the other in `buf`, as the kernel takes them:
+    (tokens (n,) int32, sentence starts (S'+1,) int64, thread_bounds (T+1,) int64)."""
+    offsets = corpus.offsets
+    starts, thread_bounds, at = [np.zeros(1, np.int64)], [0], 0
+    for lo, hi in pieces:
+        first, last = int(offsets[lo]), int(offsets[hi])
+        corpus.read_tokens(first, last, buf[at:])
+        starts.append(offsets[lo + 1:hi + 1] - first + at)
+        thread_bounds.append(thread_bounds[-1] + int(hi - lo))
+        at += last - first
+    return buf[:at], np.concatenate(starts), np.array(thread_bounds, np.int64)
 
 
 def memory_estimate_mb(V, D, N, S) -> float:
@@ -62,7 +109,7 @@ class _Run:
     keep_threshold: np.ndarray      # uint32[V], sub-sampling (sampling.keep_thresholds)
     noise_prob: np.ndarray          # float64[V] and int32[V]: the noise distribution's alias table
     noise_index: np.ndarray
-    bounds: np.ndarray              # sentence ids cutting the corpus into chunks
+    plan: np.ndarray                # (chunks, workers, 2) sentence ranges of each thread (chunk_plan)
     chunk_buf: np.ndarray           # int32 scratch for one chunk's tokens
     ckpt: Checkpoint
     # per-thread loss, raw words and pairs of the last chunk (float64, int64, int64), written by the kernel
@@ -78,7 +125,7 @@ class _Run:
     @property
     def steps(self) -> int:
         """Chunks per epoch."""
-        return len(self.bounds) - 1
+        return len(self.plan)
 
 
 @dataclass
@@ -93,8 +140,9 @@ class _State:
     loss_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))          # float64 per epoch
     pairs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # trained pairs per epoch
     words: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # raw words per epoch
+    epoch_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))    # float64 training seconds per epoch
 
-    ARRAYS = ("W_in", "W_out", "rng_states", "loss_sum", "pairs", "words")
+    ARRAYS = ("W_in", "W_out", "rng_states", "loss_sum", "pairs", "words", "epoch_seconds")
     META = ("epoch", "chunk", "words_done")
 
     def save(self, ckpt: Checkpoint) -> None:
@@ -106,6 +154,8 @@ class _State:
             self.loss_sum = np.append(self.loss_sum, 0.0)
             self.pairs = np.append(self.pairs, 0).astype(np.int64)
             self.words = np.append(self.words, 0).astype(np.int64)
+        if len(self.epoch_seconds) <= self.epoch:     # (a checkpoint from before epoch_seconds existed)
+            self.epoch_seconds = np.append(self.epoch_seconds, np.zeros(self.epoch + 1 - len(self.epoch_seconds)))
 
     def epoch_loss(self, epoch: int) -> float:
         """Mean negative log-likelihood per trained pair of `epoch` (so far)."""
@@ -120,18 +170,20 @@ class EmbeddingsRun:
     metrics: dict
 
 
-def train_embeddings(cfg, resume: bool = False) -> EmbeddingsRun:
-    """Train stage one as `cfg` says: setup, resume, epochs, outputs (see the module docstring)."""
+def train_embeddings(cfg, resume: bool = False, sentences=None) -> EmbeddingsRun:
+    """Train stage one as `cfg` says: setup, resume, epochs, outputs (see the module docstring). The corpus is
+    `cfg.corpus.paths`, or the token lists `sentences` when given (read once; see corpus.py)."""
     if cfg.cluster.address is not None:          # on a Dask cluster: distributed.py (Dask is imported there only)
         from .distributed import train_on_cluster
         return train_on_cluster(cfg, resume)
     t_start = time.perf_counter()
-    corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab)
+    corpus = encode_corpus(cfg.corpus, Tokenizer.from_config(cfg.tokenizer), cfg.vocab, sentences)
     try:
         StopFlag.check("reading the corpus")
         t_encoded = time.perf_counter()
         run = _setup(cfg, corpus)
         st = _resume(run, resume)
+        _warm_up(run)
         return _train_and_finish(run, st, _train_chunk, t_start, t_encoded)
     finally:
         corpus.close()
@@ -160,14 +212,14 @@ def _setup(cfg, corpus) -> _Run:
     workers = resolve_workers(tc.workers)
     numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     noise_prob, noise_index = alias_table(noise_probabilities(vocab.counts, tc.ns_exponent))
-    bounds = chunk_bounds(corpus.offsets, tc.chunk_words)
+    plan = chunk_plan(corpus.offsets, tc.chunk_words, workers)                  # (chunks, workers, 2)
+    chunk_words = (corpus.offsets[plan[:, :, 1]] - corpus.offsets[plan[:, :, 0]]).sum(axis=1)
     progress.say(f"corpus: {corpus.corpus_words:,} words, {S:,} sentences{' (cached)' if corpus.cached else ''}; "
                  f"vocabulary: {V:,} words (min_count {cfg.vocab.min_count}); training {N:,} words x "
                  f"{tc.epochs} epochs on {workers} threads; memory needed about "
                  f"{memory_estimate_mb(V, D, N, S):,.0f} MB")
     return _Run(cfg, corpus, workers, keep_thresholds(keep_probabilities(vocab.counts, tc.sample)),
-                noise_prob, noise_index, bounds,
-                np.empty(int(np.diff(corpus.offsets[bounds]).max()), np.int32),
+                noise_prob, noise_index, plan, np.empty(max(int(chunk_words.max()), 1), np.int32),
                 Checkpoint(cfg.output.dir, config_key(cfg, workers, ignore=("corpus.cache_dir",))))
 
 
@@ -180,9 +232,27 @@ def _resume(run: _Run, resume: bool) -> _State:
         return _State(init_vectors(V, tc.vector_size, tc.seed), np.zeros((V, tc.vector_size), np.float32),
                       seed_rng_states(tc.seed, run.workers))
     arrays, meta = found
-    st = _State(**{k: arrays[k] for k in _State.ARRAYS}, **{k: int(meta[k]) for k in _State.META})
+    st = _State(**{k: arrays[k] for k in _State.ARRAYS if k in arrays}, **{k: int(meta[k]) for k in _State.META})
     progress.say(f"resuming from {run.ckpt.path}: epoch {st.epoch + 1}, chunk {st.chunk}")
     return st
+
+
+def _warm_up(run: _Run) -> None:
+    """Load sgns_train_parallel from Numba's cache, or compile it (a first run: says so beforehand), on a
+    two-word corpus with the run's thread count, before the timed loop: compile time stays out of the ETA,
+    train_seconds and words/s. The tiny tables are the real ones' types; the run's state is not touched."""
+    tc, T = run.cfg.train, run.workers
+    counts = np.array([3, 2], np.int64)
+    noise_prob, noise_index = alias_table(noise_probabilities(counts, tc.ns_exponent))
+    args = (np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32), np.zeros(T), np.zeros(T, np.int64),
+            np.zeros(T, np.int64), np.array([0, 1, 0, 1], np.int32), np.array([0, 4], np.int64),
+            keep_thresholds(keep_probabilities(counts, tc.sample)), noise_prob, noise_index,
+            np.array([0] + [1] * T, np.int64),
+            tc.window, tc.shrink_windows, tc.negative, float(tc.alpha), float(tc.min_alpha), seed_rng_states(0, T))
+    cached = kernelcache.is_cached(sgns_train_parallel, args)
+    seconds = kernelcache.warm_up(lambda: sgns_train_parallel(*args), cached, COMPILE_SECONDS)
+    if not cached:
+        progress.say(f"kernels ready in {seconds:.1f} s")
 
 
 def _write_run_files(run: _Run) -> None:
@@ -216,16 +286,14 @@ def _epochs(run: _Run, st: _State, stop, step) -> None:
 
 def _train_chunk(run: _Run, st: _State) -> int:
     """Train the state's next chunk on every thread, add its sums; returns its raw word count."""
+    t0 = time.perf_counter()
     tc, corpus, N = run.cfg.train, run.corpus, run.corpus.n_tokens
-    lo, hi = run.bounds[st.chunk], run.bounds[st.chunk + 1]
-    first, last = int(corpus.offsets[lo]), int(corpus.offsets[hi])
-    n_words = last - first
+    tokens, starts, thread_bounds = read_chunk(corpus, run.plan[st.chunk], run.chunk_buf)
+    n_words = len(tokens)
     a0 = _alpha(tc, st.epoch, st.words_done - st.epoch * N, N, run.workers)
     a1 = _alpha(tc, st.epoch, st.words_done + n_words - st.epoch * N, N, run.workers)
-    tokens = corpus.read_tokens(first, last, run.chunk_buf)           # (n_words,) int32
-    starts = corpus.offsets[lo:hi + 1] - first                        # (sentences + 1,) int64
     sgns_train_parallel(st.W_in, st.W_out, run.loss_t, run.words_t, run.pairs_t, tokens, starts,
-                        run.keep_threshold, run.noise_prob, run.noise_index, 0, hi - lo,
+                        run.keep_threshold, run.noise_prob, run.noise_index, thread_bounds,
                         tc.window, tc.shrink_windows, tc.negative, a0, a1, st.rng_states)
     if not np.isfinite(run.loss_t).all():
         kept = f"; the last good checkpoint is {run.ckpt.path}" if run.ckpt.exists() else ""
@@ -236,6 +304,7 @@ def _train_chunk(run: _Run, st: _State) -> int:
     st.words[st.epoch] += run.words_t.sum()
     st.words_done += n_words
     st.chunk += 1
+    st.epoch_seconds[st.epoch] += time.perf_counter() - t0
     return n_words
 
 
@@ -266,10 +335,34 @@ def _finish(run: _Run, st: _State, timing: dict, t_start: float) -> EmbeddingsRu
         scores = evaluate_all(wv.words, wv.vectors)
         metrics.update({k: scores[k] for k in ("wordsim353", "simlex999", "analogy")})
         metrics["evaluation"] = scores.get("details", {})
+    history = _history(run, st)
+    write_history(out / HISTORY, HISTORY_COLUMNS, history)
+    _figures(out, history, wv)
     metrics["seconds"] = time.perf_counter() - t_start
     atomic_write_json(out / "metrics.json", metrics)
     run.ckpt.remove()
     return EmbeddingsRun(out, wv, metrics)
+
+
+def _history(run: _Run, st: _State) -> list:
+    """history.csv's rows: per epoch its loss, raw words per second of training, the learning rate at its
+    first and last word (the schedule is a function of the position, see _alpha) and training seconds."""
+    tc, N = run.cfg.train, run.corpus.n_tokens
+    return [{"epoch": e + 1, "loss": st.epoch_loss(e),
+             "words_per_second": float(st.words[e] / max(st.epoch_seconds[e], 1e-9)),
+             "alpha_start": _alpha(tc, e, 0, N, run.workers), "alpha_end": _alpha(tc, e, N, N, run.workers),
+             "seconds": float(st.epoch_seconds[e])} for e in range(len(st.loss_sum))]
+
+
+def _figures(out: Path, history: list, wv) -> None:
+    """loss.png and words_pca.png in the run directory."""
+    if not figures.available():
+        progress.say("note: matplotlib cannot be imported; no figures (pip install matplotlib)")
+        return
+    figures.loss_curve(out / "loss.png", history, f"{out.name}: skip-gram training loss, {len(wv):,} words")
+    figures.word_map(out / "words_pca.png", wv.words, wv.vectors,
+                     f"{out.name}: the {WORD_MAP_WORDS} most frequent words (3+ characters), "
+                     f"2-D PCA of their vectors", n=WORD_MAP_WORDS)
 
 
 def _alpha(tc, epoch: int, epoch_words: int, words_per_epoch: int, workers: int) -> float:
