@@ -7,6 +7,7 @@ over the library (pipeline/api.py, commands.py): parse, build the config, call, 
     pipeline export --vectors runs/embeddings/vectors.bin (--text vectors.txt | --binary vectors.bin)
     pipeline train-rnn --config configs/rnn.yaml [--set model.cell=lstm]... [--resume]
     pipeline predict --model runs/rnn/model.npz [TEXT... | --input FILE] [--output F] [--format tsv|json] [--k N]
+                     [--cluster local|tcp://host:8786 [--partitions N]]
     pipeline evaluate-classifier --model runs/rnn/model.npz --data FILE... [--format ...] [--json F]
     pipeline download text8 mr sst2
     pipeline --version
@@ -88,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tsv: label<TAB>p_<label>=...; json: one object per line")
     p.add_argument("--k", type=int, metavar="N", help="only the N most probable labels, most probable first")
     p.add_argument("--encoding", default="utf-8", help="of --input or stdin")
+    p.add_argument("--cluster", metavar="ADDRESS", help="label --input in partitions on a Dask cluster: local (a "
+                   "LocalCluster of 2 processes) or tcp://host:8786 (a running `dask scheduler`)")
+    p.add_argument("--partitions", type=int, default=0, metavar="N",
+                   help="with --cluster: byte ranges the input is cut into (default 4 per worker thread)")
     p.add_argument("text", nargs="*", help="sentences to label (else --input FILE, else stdin)")
 
     p = command("evaluate-classifier", "score a trained classifier on labelled data (accuracy, F1, confusion)")
@@ -120,7 +125,8 @@ def run(args) -> int:
     elif args.command == "export":
         commands.export(args.vectors, text=args.text, binary=args.binary)
     elif args.command == "predict":
-        commands.predict(args.model, args.text, args.input, args.output, args.format, args.k, _encoding(args))
+        commands.predict(args.model, args.text, args.input, args.output, args.format, args.k, _encoding(args),
+                         args.cluster, args.partitions)
     elif args.command == "evaluate-classifier":
         commands.evaluate_classifier(args.model, args.data, args.format, _encoding(args), args.json)
     elif args.command == "download":

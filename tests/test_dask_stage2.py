@@ -13,6 +13,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from pipeline import RNNClassifier
+from pipeline.cli import main
 
 from test_api_classifier import FAST, sentences, wv  # noqa: F401  (wv is a module fixture)
 
@@ -76,3 +77,32 @@ def _numba_cache():
                 hits += sum(obj.stats.cache_hits.values())
                 misses += sum(obj.stats.cache_misses.values())
     return hits, misses
+
+
+@pytest.mark.parametrize("fmt, extra", [("tsv", []), ("json", ["--k", "1"])])
+def test_predict_in_partitions_writes_the_one_process_output(cluster, wv, data, tmp_path, capsys, fmt, extra):  # noqa: F811
+    """300 lines (more than one batch of 256) with empty and all-unknown lines, no final line end, cut into 7
+    byte ranges: the same bytes and the same note on stderr as one process."""
+    model = tmp_path / "model.npz"
+    RNNClassifier(vectors=wv, **FAST).fit(*data).save(model)
+    texts, _ = sentences(300, 5)
+    for i in (0, 17, 255, 256):
+        texts[i] = "" if i % 2 else "unknown words only"
+    source = tmp_path / "big.txt"
+    source.write_text("\n".join(texts), encoding="utf-8")
+    outputs, notes = [], []
+    for how in ([], ["--cluster", cluster[0], "--partitions", "7"]):
+        out = tmp_path / f"out{len(outputs)}.{fmt}"
+        assert main(["--quiet", "predict", "--model", str(model), "--input", str(source), "--output", str(out),
+                     "--format", fmt, *extra, *how]) == 0
+        outputs.append(out.read_bytes())
+        notes.append([line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")])
+    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 300
+    assert notes[0] == notes[1] and "empty lines (lines 18, 256)" in notes[0][0]
+    assert "no known word (lines 1, 257)" in notes[0][0]
+    assert not list(tmp_path.glob(".*parts*"))                         # the part files are gone
+
+
+def test_predict_on_a_cluster_needs_input_and_output_files(tmp_path, capsys):
+    assert main(["predict", "--model", str(tmp_path / "m.npz"), "--cluster", "local", "a text"]) == 2
+    assert "--input FILE and --output FILE" in capsys.readouterr().err
