@@ -172,12 +172,30 @@ def _say_embeddings_summary(result) -> None:
 
 def _say_classifier_summary(result) -> None:
     m = result.metrics
+    if "points" in m:                       # a search (classifier/search.py)
+        _say_search_summary(result)
+        return
     if m.get("accuracy") is not None:
         extra = f" +- {m['accuracy_std']:.4f} over {len(m['folds'])} folds" if "folds" in m else ""
         progress.say(f"test accuracy {m['accuracy']:.4f}{extra}, macro-F1 {m['macro_f1']:.4f}; "
                      f"training speed {m['sequences_per_second']:,.0f} sequences/s")
     pngs = "".join(f", {p.name}" for p in sorted(result.out.glob("*.png")))
     progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json, history.csv{pngs}")
+
+
+def _say_search_summary(result) -> None:
+    m = result.metrics
+
+    def score(row, name):
+        return "-" if row[name] is None else f"{row[name]:.4f} +- {row[name + '_std']:.4f}"
+    for i, row in enumerate(m["points"]):
+        params = " ".join(f"{k}={v}" for k, v in row["params"].items()) or "(the config)"
+        progress.say(f"{'*' if i == m['best']['index'] else ' '} {params}: accuracy {score(row, 'accuracy')}, "
+                     f"dev accuracy {score(row, 'dev_accuracy')} ({row['models']} models)")
+    best = m["best"]
+    progress.say(f"best (* by mean {best['by'].replace('_', ' ')}): "
+                 f"{' '.join(f'{k}={v}' for k, v in best['params'].items()) or '(the config)'}")
+    progress.say(f"wrote {result.out}/config.yaml, metrics.json")
 
 
 def main(argv=None) -> int:

@@ -106,3 +106,42 @@ def test_predict_in_partitions_writes_the_one_process_output(cluster, wv, data, 
 def test_predict_on_a_cluster_needs_input_and_output_files(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "m.npz"), "--cluster", "local", "a text"]) == 2
     assert "--input FILE and --output FILE" in capsys.readouterr().err
+
+
+def search_run(tmp_path, name, *extra):
+    """train-rnn's tiny problem (test_classifier.tiny_run) as a search; its metrics.json."""
+    from test_classifier import tiny_run
+    folder = tmp_path / name
+    folder.mkdir()
+    assert tiny_run(folder, extra=["--set", "train.epochs=3", "--set", "data.folds=3", *extra]) == 0
+    return json.loads((folder / "run" / "metrics.json").read_text())
+
+
+def test_train_rnn_search_on_the_cluster_equals_one_process(cluster, tmp_path):
+    """folds x seeds x grid = 3 x 2 x (2 x 2) models as Dask tasks: the metrics of the same tasks run one after
+    the other; and each task trains a fold as the one-process k-fold driver does."""
+    grid = ["--set", "train.seeds=[1, 2]", "--set", "grid.model.hidden_size=[4, 8]", "--set", "grid.train.lr=[0.002, 0.02]"]
+    one = search_run(tmp_path, "one", *grid)
+    dask = search_run(tmp_path, "dask", *grid, "--set", f"cluster.address={cluster[0]}")
+    assert one["points"] == dask["points"] and one["best"] == dask["best"]
+    assert [p["params"] for p in one["points"]] == [{"model.hidden_size": h, "train.lr": lr}
+                                                     for h in (4, 8) for lr in (0.002, 0.02)]
+    assert all(p["models"] == 6 and len(p["runs"]) == 6 for p in one["points"])
+    assert len({p["accuracy"] for p in one["points"]}) > 1               # the points differ
+    assert one["best"]["by"] == "accuracy" and one["best"]["score"] == max(p["accuracy"] for p in one["points"])
+    plain = search_run(tmp_path, "plain", "--set", "model.hidden_size=8", "--set", "train.lr=0.02",
+                       "--set", "train.seed=2")                            # the ordinary k-fold run
+    assert [f["accuracy"] for f in plain["folds"]] == [r["accuracy"] for r in one["points"][3]["runs"][3:]]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("grid.model.hiden_size=[4]", "grid.model.hiden_size[0]: unknown config key 'model.hiden_size'; did you mean"),
+    ("grid.model.hidden_size=[4, big]", "grid.model.hidden_size[1]: model.hidden_size: expected a whole number"),
+    ("grid.train.seed=[1, 2]", "seeds go in train.seeds"),
+    ("grid.train.lr=[]", "grid.train.lr: empty"),
+    ("train.seeds=[1, x]", "train.seeds[1]: expected a whole number")])
+def test_bad_grid_or_seeds_is_one_line(tmp_path, capsys, setting, message):
+    from test_classifier import tiny_run
+    assert tiny_run(tmp_path, extra=["--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
