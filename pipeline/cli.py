@@ -7,6 +7,7 @@ over the library (pipeline/api.py, commands.py): parse, build the config, call, 
     pipeline export --vectors runs/embeddings/vectors.bin (--text vectors.txt | --binary vectors.bin)
     pipeline train-rnn --config configs/rnn.yaml [--set model.cell=lstm]... [--resume]
     pipeline predict --model runs/rnn/model.npz [TEXT... | --input FILE] [--output F] [--format tsv|json] [--k N]
+                     [--cluster local|tcp://host:8786 [--partitions N]]
     pipeline evaluate-classifier --model runs/rnn/model.npz --data FILE... [--format ...] [--json F]
     pipeline download text8 mr sst2
     pipeline --version
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tsv: label<TAB>p_<label>=...; json: one object per line")
     p.add_argument("--k", type=int, metavar="N", help="only the N most probable labels, most probable first")
     p.add_argument("--encoding", default="utf-8", help="of --input or stdin")
+    p.add_argument("--cluster", metavar="ADDRESS", help="label --input in partitions on a Dask cluster: local (a "
+                   "LocalCluster of 2 processes) or tcp://host:8786 (a running `dask scheduler`)")
+    p.add_argument("--partitions", type=int, default=0, metavar="N",
+                   help="with --cluster: byte ranges the input is cut into (default 4 per worker thread)")
     p.add_argument("text", nargs="*", help="sentences to label (else --input FILE, else stdin)")
 
     p = command("evaluate-classifier", "score a trained classifier on labelled data (accuracy, F1, confusion)")
@@ -123,7 +128,8 @@ def run(args) -> int:
     elif args.command == "export":
         commands.export(args.vectors, text=args.text, binary=args.binary)
     elif args.command == "predict":
-        commands.predict(args.model, args.text, args.input, args.output, args.format, args.k, _encoding(args))
+        commands.predict(args.model, args.text, args.input, args.output, args.format, args.k, _encoding(args),
+                         args.cluster, args.partitions)
     elif args.command == "evaluate-classifier":
         commands.evaluate_classifier(args.model, args.data, args.format, _encoding(args), args.json)
     elif args.command == "download":
@@ -171,12 +177,30 @@ def _say_embeddings_summary(result) -> None:
 
 def _say_classifier_summary(result) -> None:
     m = result.metrics
+    if "points" in m:                       # a search (classifier/search.py)
+        _say_search_summary(result)
+        return
     if m.get("accuracy") is not None:
         extra = f" +- {m['accuracy_std']:.4f} over {len(m['folds'])} folds" if "folds" in m else ""
         progress.say(f"test accuracy {m['accuracy']:.4f}{extra}, macro-F1 {m['macro_f1']:.4f}; "
                      f"training speed {m['sequences_per_second']:,.0f} sequences/s")
     pngs = "".join(f", {p.name}" for p in sorted(result.out.glob("*.png")))
     progress.say(f"wrote {result.out}/model.npz, config.yaml, metrics.json, history.csv{pngs}")
+
+
+def _say_search_summary(result) -> None:
+    m = result.metrics
+
+    def score(row, name):
+        return "-" if row[name] is None else f"{row[name]:.4f} +- {row[name + '_std']:.4f}"
+    for i, row in enumerate(m["points"]):
+        params = " ".join(f"{k}={v}" for k, v in row["params"].items()) or "(the config)"
+        progress.say(f"{'*' if i == m['best']['index'] else ' '} {params}: accuracy {score(row, 'accuracy')}, "
+                     f"dev accuracy {score(row, 'dev_accuracy')} ({row['models']} models)")
+    best = m["best"]
+    progress.say(f"best (* by mean {best['by'].replace('_', ' ')}): "
+                 f"{' '.join(f'{k}={v}' for k, v in best['params'].items()) or '(the config)'}")
+    progress.say(f"wrote {result.out}/config.yaml, metrics.json")
 
 
 def main(argv=None) -> int:

@@ -29,8 +29,11 @@ SHOWN = 10           # line numbers listed in a note
 # ---------------------------------------------------------------------------------------------------
 # predict
 # ---------------------------------------------------------------------------------------------------
-def predict(model, texts=(), input=None, output=None, fmt="tsv", k=None, encoding="utf-8") -> None:
-    """Label `texts`, the lines of `input` (a file) or stdin; write to `output` (atomically) or stdout."""
+def predict(model, texts=(), input=None, output=None, fmt="tsv", k=None, encoding="utf-8", cluster=None,
+            partitions=0) -> None:
+    """Label `texts`, the lines of `input` (a file) or stdin; write to `output` (atomically) or stdout. With a
+    `cluster` address (ClusterConfig.address: local or tcp://host:port) the lines of `input` are labelled in
+    `partitions` byte ranges on a Dask cluster into `output` (classifier/batch.py): the same bytes."""
     from .classifier.predict import Classifier, warm_up
     from .classifier.threads import blas_threads
     from .config import resolve_workers
@@ -46,6 +49,10 @@ def predict(model, texts=(), input=None, output=None, fmt="tsv", k=None, encodin
     refuse_overwrite(output, [model, input], "--output")
     if not texts and input is None and sys.stdin is None:
         raise UserError("no input: stdin is closed; pass sentences as arguments or --input FILE")
+    if cluster is not None and (input is None or output is None):
+        raise UserError("--cluster labels a file in partitions: give --input FILE and --output FILE")
+    if partitions < 0:
+        raise UserError(f"--partitions {partitions}: give a count, or 0 for 4 per worker thread")
     # The model file through predict.Classifier, the object RNNClassifier.predict_proba calls too (the
     # estimator itself would load scikit-learn: seconds for a command that labels one sentence).
     clf = Classifier.load(model)
@@ -55,6 +62,14 @@ def predict(model, texts=(), input=None, output=None, fmt="tsv", k=None, encodin
     where = "argument" if texts else "line"
     lines = iter(texts) if texts else _input_lines(input, encoding)
     skipped = {"empty line": [], "no known word": []}
+    if cluster is not None:
+        from .classifier.batch import predict_on_cluster
+        from .cluster import connect
+        from .config import ClusterConfig, from_dict
+        with connect(from_dict(ClusterConfig, {"address": cluster}, "cluster")) as client:
+            skipped.update(predict_on_cluster(client, clf, input, output, fmt, k, encoding, partitions))
+        _note_skipped(skipped, where)
+        return
     with blas_threads(1):
         if output is None:
             _predict_stream(clf, lines, sys.stdout, fmt, k, skipped)

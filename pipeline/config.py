@@ -24,7 +24,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 import yaml
 
@@ -293,6 +293,9 @@ class RNNTrainConfig:
     average: float = 0.998
     seed: int = 1
     workers: int = 0                  # threads; 0 uses every core
+    # Several seeds: every grid point (and fold) is trained once per seed, metrics give mean and sd over them
+    # (pipeline/classifier/search.py); empty: train.seed alone.
+    seeds: tuple[int, ...] = ()
 
     def validate(self, at):
         for name in ("batch_size", "epochs"):
@@ -327,12 +330,29 @@ class RNNConfig:
     model: RNNModelConfig = field(default_factory=RNNModelConfig)
     train: RNNTrainConfig = field(default_factory=RNNTrainConfig)
     output: RNNOutputConfig = field(default_factory=RNNOutputConfig)
-    cluster: ClusterConfig = field(default_factory=ClusterConfig)   # stage two on a cluster: not yet
+    # With an address, train-rnn runs its folds x seeds x grid points as Dask tasks (classifier/search.py).
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    # Hyper-parameter grid: {"model.hidden_size": [32, 64], "train.lr": [0.002, 0.004]} trains every
+    # combination (x seeds x folds) and reports each point and the best (classifier/search.py); model.* and
+    # train.* options only, each a list of the values that option takes.
+    grid: dict[str, tuple[Union[bool, int, float, str, None], ...]] = field(default_factory=dict)
 
     def validate(self, at):
-        if self.cluster.address is not None:      # TODO(issue 14, stage two): folds, seeds and grids as tasks
-            raise ConfigError("cluster.address: train-rnn does not run on a cluster yet; remove it (stage one "
-                              "does: train-embeddings)")
+        for key, values in self.grid.items():
+            section, _, name = key.partition(".")
+            if section not in ("model", "train") or name in ("seed", "seeds", "workers"):
+                raise ConfigError(f"grid.{key}: the grid takes model.* and train.* options (not train.seed, "
+                                  f"train.seeds or train.workers: seeds go in train.seeds)")
+            if not values:
+                raise ConfigError(f"grid.{key}: empty; give the values to try, e.g. [32, 64]")
+            for i, value in enumerate(values):          # each value checked as that option would be
+                tree = to_dict(self)
+                tree.pop("grid")
+                tree[section][name] = value
+                try:
+                    from_dict(RNNConfig, tree)
+                except ConfigError as exc:
+                    raise ConfigError(f"grid.{key}[{i}]: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -459,6 +479,17 @@ def _coerce(tp, value, at):
         if value not in allowed:
             raise ConfigError(f"{at}: {shown(value)} is not one of {', '.join(map(repr, allowed))}")
         return value
+    if origin is dict:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{at}: expected a mapping, e.g. {{model.hidden_size: [32, 64]}}, got {value!r}")
+        key_tp, value_tp = typing.get_args(tp)
+        flat = {}
+        for k, v in value.items():          # {model: {hidden_size: [..]}} (what --set grid.model.x= makes) too
+            for k2, v2 in (v.items() if isinstance(v, dict) else [(None, v)]):
+                flat[k if k2 is None else f"{k}.{k2}"] = v2
+        return {_coerce(key_tp, k, at): _coerce(value_tp, v, f"{at}.{k}") for k, v in flat.items()}
     if origin is tuple:
         if isinstance(value, (str, int, float)):
             value = [value]

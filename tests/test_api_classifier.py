@@ -123,7 +123,9 @@ def test_parameters_are_the_config_options_with_its_defaults():
     defaults = RNNClassifier().get_params()
     for cls in (RNNModelConfig, RNNTrainConfig):
         for f in dataclasses.fields(cls):
-            assert defaults[f.name] == getattr(cls(), f.name), f.name
+            if f.name != "seeds":      # train-rnn's search option; scikit-learn's searches vary `seed` themselves
+                assert defaults[f.name] == getattr(cls(), f.name), f.name
+    assert "seeds" not in defaults
     v = VectorsConfig()
     assert (defaults["vectors"], defaults["unk"], defaults["max_words"], defaults["vectors_binary"]) == \
         (v.path, v.unk, v.max_words, v.binary)

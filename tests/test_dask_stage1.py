@@ -154,5 +154,5 @@ def test_bad_cluster_settings_name_the_key(override, message):
     from pipeline.config import ConfigError, RNNConfig
     with pytest.raises(ConfigError, match=message):
         load_config(EmbeddingsConfig, None, [override])
-    with pytest.raises(ConfigError, match="train-rnn does not run on a cluster yet"):
-        load_config(RNNConfig, None, ["cluster.address=local"])
+    with pytest.raises(ConfigError, match=message):       # the same section in stage two's config
+        load_config(RNNConfig, None, [override])

@@ -15,16 +15,28 @@ X is raw text: a list (or 1-D array, or pandas Series) of strings; y any labels 
 
 The parameters are the options of configs/rnn.yaml by their own names (model.*, train.*, vectors.unk and
 max_words; `vectors` is vectors.path or a KeyedVectors object; `tokenizer` None takes the vectors' own:
-the object's, or the config.yaml saved beside the file), plus `validation_fraction` (data.dev_fraction:
+the object's, or the config.yaml saved beside the file) or a Dask future of a KeyedVectors (below), plus `validation_fraction` (data.dev_fraction:
 the stratified share of the fit data held out for early stopping on dev accuracy; 0 trains on all and
 keeps the last weights), `output_dir` (write the run directory there, as train-rnn does; None: nothing is
 written) and `verbose`. `fit` runs `library.train_rnn`, the call `pipeline train-rnn` makes: the same
 settings and seed (`seed` is train.seed and data.seed) give the same model.npz, byte for byte.
+
+On a Dask cluster, scikit-learn's searches run their fits as tasks through joblib's Dask backend; send the
+vectors to every worker once and give the estimator the future, a reference that pickles as a key (a
+KeyedVectors object would travel inside every task; a path is read again by every fit):
+
+    with Client("tcp://127.0.0.1:8786") as client, joblib.parallel_backend("dask"):
+        est = RNNClassifier(vectors=client.scatter(wv, broadcast=True), cell="gru")
+        GridSearchCV(est, {"hidden_size": [32, 64]}, cv=5).fit(texts, y)      # or cross_val_score(est, ...)
+
+A fit on a worker reads the vectors from that worker's memory (Future.result() of a broadcast object is a
+look-up, not a transfer); the scores equal those of the same search in one process (tests/test_dask_stage2.py).
 """
 from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -38,7 +50,7 @@ from ..vectors import WordVectors
 
 # estimator parameter -> config key: every model.* and train.* option by its own name, and these
 OPTIONS = {**{f.name: f"model.{f.name}" for f in dataclasses.fields(RNNModelConfig)},
-           **{f.name: f"train.{f.name}" for f in dataclasses.fields(RNNTrainConfig)},
+           **{f.name: f"train.{f.name}" for f in dataclasses.fields(RNNTrainConfig) if f.name != "seeds"},
            "vectors": "vectors.path", "unk": "vectors.unk", "max_words": "vectors.max_words",
            "vectors_binary": "vectors.binary", "validation_fraction": "data.dev_fraction", "output_dir": "output.dir"}
 IN_MEMORY = "<vectors given in Python>"
@@ -95,7 +107,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         """The RNNConfig these parameters stand for (what fit trains with; `pipeline train-rnn` reads the same
         options from YAML). Invalid values raise OptionError (a ValueError) naming the parameter."""
         options = {name: getattr(self, name) for name in OPTIONS}
-        vectors = self.vectors
+        vectors = _resolve(self.vectors)
         if vectors is None:
             raise OptionError("vectors: give a word2vec file (e.g. runs/embeddings/vectors.bin) or a KeyedVectors")
         options["vectors"] = str(vectors) if not isinstance(vectors, WordVectors) else IN_MEMORY
@@ -145,7 +157,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _vectors(self, cfg):
         """The vectors object, its first max_words words when set; None for a path (the driver reads it)."""
-        wv = self.vectors
+        wv = _resolve(self.vectors)
         if not isinstance(wv, WordVectors):
             return None
         n = cfg.vectors.max_words
@@ -209,6 +221,26 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
                                                        "pattern": clf.tokenizer.pattern}, **model)
         est._adopt(clf, clf.label_values if clf.label_values is not None else clf.labels)
         return est
+
+
+def _resolve(vectors):
+    """`vectors` itself, or the object of a Dask future (module docstring), kept for the next fits in this
+    process: a worker fetches it once (Dask's memory manager may drop a broadcast's extra copies)."""
+    distributed = sys.modules.get("distributed")        # a future exists only when Dask is loaded
+    if distributed is None or not isinstance(vectors, distributed.Future):
+        return vectors
+    if vectors.key not in _FETCHED:
+        if vectors.client is None:      # unpickled inside a task: bind it to this worker's client, as
+            client = distributed.get_client()          # Client.get_dataset binds the futures it hands out
+            vectors.bind_client(client)
+            client._inform_scheduler_of_futures()
+        obj = vectors.result()
+        _FETCHED.clear()
+        _FETCHED[vectors.key] = obj
+    return _FETCHED[vectors.key]
+
+
+_FETCHED = {}       # {future key: object}: the last vectors a fit in this process resolved
 
 
 def _tokenizer(spec):

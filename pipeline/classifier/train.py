@@ -172,7 +172,11 @@ class ClassifierRun:
 def train_rnn(cfg, resume: bool = False, splits=None, vectors=None) -> ClassifierRun:
     """Train stage two as `cfg` says: setup, resume, fold and epoch loops, outputs (module docstring).
     `splits` (data.Splits) replaces reading cfg.data's files and `vectors` (WordVectors) reading
-    cfg.vectors.path, for examples and vectors given in Python (RNNClassifier.fit)."""
+    cfg.vectors.path, for examples and vectors given in Python (RNNClassifier.fit). A grid, train.seeds or
+    a cluster.address make it a search (search.py: folds x seeds x grid points as tasks)."""
+    if cfg.grid or cfg.train.seeds or cfg.cluster.address is not None:
+        from .search import search
+        return search(cfg, resume, splits, vectors)
     t_start = time.perf_counter()
     run = _setup(cfg, splits, vectors)
     st = _resume(run, resume)
