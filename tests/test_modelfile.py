@@ -16,7 +16,7 @@ WORDS = ["good", "bad", "film"]
 
 def write_model(path, **change):
     """A small untrained bidirectional LSTM model file; `change` replaces arrays of the saved file."""
-    mc = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True)
+    mc = RNNModelConfig(cell="lstm", hidden_size=3, bidirectional=True, pooling="max")    # V is (2, 6)
     rng = np.random.default_rng(0)
     table = np.zeros((len(WORDS) + 2, 4), np.float32)
     table[:len(WORDS)] = rng.standard_normal((len(WORDS), 4))

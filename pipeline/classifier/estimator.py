@@ -2,7 +2,7 @@
 
     from pipeline import RNNClassifier
     clf = RNNClassifier(vectors="runs/embeddings/vectors.bin", cell="gru", hidden_size=64, bidirectional=True,
-                        pooling="max", dropout=0.5, lr=0.004, epochs=16, patience=4, seed=1)
+                        pooling="meanmax", dropout=0.5, lr=0.004, epochs=16, patience=4, seed=1)
     clf.fit(texts, y).predict(["a gripping film"]); clf.predict_proba(texts); clf.score(texts, y); clf.classes_
     clf.save("model.npz"); RNNClassifier.load("runs/rnn/model.npz")     # the model file train-rnn writes
 
@@ -60,7 +60,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
     """A recurrent classifier (Elman, LSTM, GRU) over frozen word vectors (module docstring)."""
 
     def __init__(self, vectors="runs/embeddings/vectors.bin", *, cell="gru", activation="tanh", hidden_size=64,
-                 layers=1, bidirectional=True, pooling="max", projection=0, dropout=0.5, word_dropout=0.0,
+                 layers=1, bidirectional=True, pooling="meanmax", projection=0, dropout=0.5, word_dropout=0.0,
                  bptt_steps=0, forget_bias=1.0, optimizer="adam", lr=0.004, momentum=0.9, weight_decay=0.0,
                  clip_norm=5.0, batch_size=32, epochs=16, patience=4, average=0.998, validation_fraction=0.1, seed=1,
                  workers=0, unk="mean",
