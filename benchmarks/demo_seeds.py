@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -101,7 +100,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     load = results.Load()
-    command = "python benchmarks/demo_seeds.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = results.command("demo_seeds.py", argv)
     progress.QUIET = True
     os.chdir(ROOT)
     res = run(args)

@@ -38,7 +38,6 @@ import argparse
 import gzip
 import json
 import re
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -162,7 +161,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     load = results.Load()
-    command = "python benchmarks/proxy_tasks.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = results.command("proxy_tasks.py", argv)
     progress.QUIET = True
     settings = "default config" + ("; " + " ".join(args.set) if args.set else "") + f"; vectors {args.vectors}"
     out, new = {}, []

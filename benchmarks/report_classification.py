@@ -46,7 +46,6 @@ import gzip
 import json
 import os
 import re
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -478,7 +477,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     load = results.Load()
-    command = "python benchmarks/report_classification.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = results.command("report_classification.py", argv)
     os.chdir(ROOT)
     progress.QUIET = not args.verbose
     try:

@@ -84,6 +84,12 @@ def prefix(load, **extra_versions) -> list:
             versions(**extra_versions), load.text()]
 
 
+def command(script: str, argv=None) -> str:
+    """The command a row names: `python benchmarks/SCRIPT ARGS...` (argv None: this process's arguments)."""
+    import shlex
+    return shlex.join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])
+
+
 def row(cells) -> str:
     """One markdown table line; '|' inside a cell is escaped."""
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |\n"
