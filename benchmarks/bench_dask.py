@@ -14,9 +14,9 @@ each worker count n and sync_words s a run with `cluster.address=local cluster.w
 `cluster.sync_words=s`. Seeds are the outer loop, so a drift of the machine's load touches every setting.
 One untimed tiny run first fills Numba's on-disk cache. Per run the script reads metrics.json: the scores
 (the run's own evaluation, not timed), the last epoch's loss, seconds per epoch (one process: train_seconds /
-epochs; cluster: the driver's per-epoch wall time, rounds and merges included, reading the corpus excluded)
-and the bytes the driver counted: the model sent to every worker each round (array bytes x copies the
-scheduler reports) plus the updates returned.
+epochs; cluster: the driver's per-epoch wall time, every round's listing, sub-rounds and model trips included,
+reading the corpus excluded) and the bytes the driver counted: the model's blocks sent out, handed along and
+gathered back each round, and the pairs the shards listed.
 
 The table: per setting the mean over seeds (and the spread) of WordSim-353, SimLex-999 and analogy accuracy,
 the difference to the one-process mean (the target: within 0.01 at 2 and 4 workers), median seconds per
@@ -52,10 +52,10 @@ fresh process, the one-process path first (the config's `train.workers` threads)
 with n worker processes x 1 thread and one shard per worker; scores are means over the seeds [min-max];
 "vs one process" is the difference of the means; seconds per epoch are medians over seeds and exclude reading
 the corpus; the overhead ratio is that median over the one-process median of the same run; MB per epoch are
-the bytes the driver counted (model to every worker each round + updates returned).
+the bytes the driver counted (the model's blocks out, along and back each round + the pairs).
 
 """ + results.header("corpus", "settings", "seeds", "run", "rounds/epoch", "WS353", "SL999", "analogy",
-                     "vs one process (WS353 / SL999 / analogy)", "s/epoch", "overhead ratio", "MB/epoch (model + updates)",
+                     "vs one process (WS353 / SL999 / analogy)", "s/epoch", "overhead ratio", "MB/epoch (model + pairs)",
                      "re-run tasks", "command")
 
 
@@ -78,11 +78,11 @@ def record(m: dict) -> dict:
             "words": m["trained_words"], "vocab": m["vocab_size"], "read_seconds": m["encode_seconds"],
             "rounds": c["rounds_per_epoch"] if c else None, "reruns": c["reruns"] if c else 0,
             "model_mb": statistics.mean(c["model_bytes_per_epoch"]) / 1e6 if c else 0.0,
-            "update_mb": statistics.mean(c["delta_bytes_per_epoch"]) / 1e6 if c else 0.0}
+            "pair_mb": statistics.mean(c["pair_bytes_per_epoch"]) / 1e6 if c else 0.0}
 
 
 def summarise(records: list) -> dict:
-    s = {k: statistics.mean(r[k] for r in records) for k in SCORES + ("loss", "model_mb", "update_mb")}
+    s = {k: statistics.mean(r[k] for r in records) for k in SCORES + ("loss", "model_mb", "pair_mb")}
     s.update({f"{k}_range": (min(r[k] for r in records), max(r[k] for r in records)) for k in SCORES})
     s["seconds_per_epoch"] = statistics.median(r["seconds_per_epoch"] for r in records)
     s["rounds"], s["reruns"] = records[0]["rounds"], sum(r["reruns"] or 0 for r in records)
@@ -96,37 +96,37 @@ def cost_model(summaries: dict, dim: int, link: float = 1e9) -> list[str]:
     N, V = one["words"], one["vocab"]
     model = 2 * V * dim * 4                                 # W_in + W_out, float32
     lines = [f"cost model (N = {N:,} words per epoch, V = {V:,}, D = {dim}, model 8VD = {model / 1e6:.1f} MB):",
-             "  per round every worker receives the model and returns its update (the rows it changed, 4 bytes x D"
-             " each + a row id; merges damped and split also return each row's change after half the slice: twice"
-             " that); R = ceil(N / (K x sync_words)) rounds per epoch for K shards (one per worker)",
-             "  bytes per epoch = R x K x (8VD + update) ~ N / sync_words x (8VD + update)"]
+             "  per round the driver sends the model's K blocks out and gathers them back (2 x 8VD, through the "
+             "driver's link), each W_in block is handed on K - 1 times (worker to worker, (K - 1) x 4VD) and every "
+             "pair goes once from its shard to its bucket's task (worker to worker); R = ceil(N / (K x sync_words)) "
+             "rounds per epoch for K shards (one per worker)",
+             "  bytes per epoch = R x (16VD + 4(K - 1)VD) + pairs ~ N / sync_words x (4 + 12 / K) VD + pairs"]
     clusters = {k: v for k, v in summaries.items() if k != "one process"}
     for name, s in clusters.items():
-        K = int(name.split()[0])
-        update = s["update_mb"] * 1e6 / (s["rounds"] * K)
-        lines.append(f"  {name}: measured {(s['model_mb'] + s['update_mb']):,.0f} MB per epoch "
-                     f"({s['rounds']} rounds; update per task {update / 1e6:.1f} MB = "
-                     f"{update / model:.2f} x 8VD)")
+        lines.append(f"  {name}: measured {(s['model_mb'] + s['pair_mb']):,.0f} MB per epoch ({s['rounds']} rounds; "
+                     f"model {s['model_mb']:,.0f} MB, pairs {s['pair_mb']:,.0f} MB = "
+                     f"{s['pair_mb'] * 1e6 / N:.1f} bytes per word)")
     base = next((s for n, s in clusters.items() if n.startswith("1 ")), None)
     if base is None:
         return lines
     speed = N / base["seconds_per_epoch"]                    # one worker, one thread, communication included
     name = next(n for n in clusters if n.startswith("1 "))
     sync = int(name.split("sync ")[1].replace(",", ""))
-    rounds = base["rounds"]
-    update = base["update_mb"] * 1e6 / rounds
+    pairs = base["pair_mb"] * 1e6
     lines += [f"  one worker trains {speed:,.0f} words/s here (1-worker cluster, rounds included); projection "
-              f"for M machines of one such worker each, the driver's link at {link / 1e9:g} GB/s carrying every "
-              f"model copy and update (a star: Dask's scatter sends from the driver), sync_words {sync:,}:",
-              "  seconds per epoch(M) = N / (M x speed) + (N / sync_words) x (8VD + update) / link"]
+              f"for M machines of one such worker each, every link at {link / 1e9:g} GB/s, no overlap of traffic "
+              f"and training, sync_words {sync:,}:",
+              "  seconds per epoch(M) = N / (M x speed) + R(M) x 16VD / link (the driver's) + "
+              "(R(M) x 4(M - 1)VD + pairs) / (M x link) (the workers' links side by side), R(M) = N / (M x sync)"]
     for M in (1, 2, 4, 16, 64):
         compute = N / (M * speed)
-        comm = (N / sync) * (model + update) / link
-        lines.append(f"    M = {M:>2}: {compute + comm:7.1f} s = compute {compute:6.1f} + traffic {comm:5.1f} "
+        R = max(1, -(-N // (M * sync)))
+        comm = (R * 2 * model + (R * (M - 1) * model / 2 + pairs) / M) / link
+        lines.append(f"    M = {M:>2}: {compute + comm:7.1f} s = compute {compute:6.1f} + traffic {comm:5.2f} "
                      f"(speed-up {(N / speed) / (compute + comm):4.1f}x over one worker)")
-    lines.append("  the traffic term does not shrink with M: beyond M ~ speed-up where it dominates, raise "
-                 "sync_words (less traffic, more staleness) or the link; at a billion words and V = 1M, D = 300 the "
-                 "model alone is 2.4 GB per worker per round")
+    lines.append("  the traffic shrinks with M (fewer rounds per epoch for a given sync_words); what does not is a "
+                 "round's fixed cost (K^2 tasks, the model through the driver): at a billion words and V = 1M, D = "
+                 "300 the model is 2.4 GB, so give such runs sync_words in the millions")
     return lines
 
 
@@ -141,7 +141,7 @@ def format_table(summaries: dict, info: dict) -> str:
         lines.append(f"{name:<26}{s['rounds'] or '':>7}{s['wordsim353']:>8.3f}{s['simlex999']:>8.3f}"
                      f"{s['analogy']:>9.3f}   {diff:<24}{s['seconds_per_epoch']:>8.1f}"
                      f"{s['seconds_per_epoch'] / one['seconds_per_epoch']:>7.2f}"
-                     f"{s['model_mb'] + s['update_mb']:>10,.0f}{s['reruns']:>8}")
+                     f"{s['model_mb'] + s['pair_mb']:>10,.0f}{s['reruns']:>8}")
     return "\n".join(lines)
 
 
@@ -150,7 +150,7 @@ def result_rows(summaries: dict, info: dict, load, command: str) -> list:
     for name, s in summaries.items():
         scores = [f"{s[k]:.3f} [{s[k + '_range'][0]:.3f}-{s[k + '_range'][1]:.3f}]" for k in SCORES]
         diff = "—" if s is one else " / ".join(f"{s[k] - one[k]:+.3f}" for k in SCORES)
-        mb = "0" if s is one else f"{s['model_mb']:,.0f} + {s['update_mb']:,.0f}"
+        mb = "0" if s is one else f"{s['model_mb']:,.0f} + {s['pair_mb']:,.0f}"
         rows.append(results.row(results.prefix(load) + [
             f"{info['corpus']} ({one['words']:,})", info["settings"], info["seeds"], name, s["rounds"] or "—",
             *scores, diff, f"{s['seconds_per_epoch']:.1f}", f"{s['seconds_per_epoch'] / one['seconds_per_epoch']:.2f}",
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
                 r = runs[name][-1]
                 print(f"  seed {seed}, {name}: {time.perf_counter() - t0:.0f} s; WS353 {r['wordsim353']:.3f} "
                       f"SL999 {r['simlex999']:.3f} analogy {r['analogy']:.3f} loss {r['loss']:.4f}; "
-                      f"{r['seconds_per_epoch']:.1f} s/epoch; {r['model_mb'] + r['update_mb']:,.0f} MB/epoch; "
+                      f"{r['seconds_per_epoch']:.1f} s/epoch; {r['model_mb'] + r['pair_mb']:,.0f} MB/epoch; "
                       f"re-runs {r['reruns']}", flush=True)
                 shutil.rmtree(work / "run", ignore_errors=True)
                 if args.json:                 # so far: a run cut short keeps its finished trainings

@@ -86,16 +86,10 @@ class ClusterConfig:
     # Stage one: shards the corpus is cut into (files, or byte ranges of a file at line boundaries). 0: one
     # per worker thread of the cluster. The vectors depend on the shard count, not on which worker ran what.
     shards: int = 0
-    # Stage one: words each shard trains between two merges of the model (a "round"); all shards train side
-    # by side from the same model, so staleness is (shards - 1) x sync_words words. Fewer: more rounds, each
-    # sending the whole model to every worker (README "On a cluster", cost model).
+    # Stage one: words of each shard per round. A round lists the slices' pairs and trains them in `shards`
+    # sub-rounds, each worker on rows no other touches (pipeline/embeddings/distributed.py). Bounds the pairs held
+    # in memory (about 40 bytes per word) and is the unit of a Ctrl-C checkpoint; the vectors depend on it.
     sync_words: int = 200_000
-    # Stage one: how a round's updates combine (pipeline/embeddings/distributed.py, merge_updates). sum: every
-    # shard's change added, a lone shard's change exactly what one process makes; within 0.003 of one process
-    # with 2 shards, DIVERGED with 4 (a row pulled to one place by every shard moves K times too far: unstable
-    # beyond 2 shards). mean / split / damped: stable, but each loses 0.04 to 0.18 with 4 shards. Measured by
-    # benchmarks/bench_dask.py (RESULTS.md, "Stage one on a Dask cluster", screens).
-    merge: Literal["sum", "split", "damped", "mean"] = "sum"
 
     def validate(self, at):
         if self.address is not None and self.address != "local" and not _ADDRESS.fullmatch(self.address):

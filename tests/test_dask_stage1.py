@@ -89,7 +89,7 @@ def test_training_is_deterministic_whatever_the_cluster(reference, tmp_path, cap
     out, expected, m = reference
     assert m["loss"][1] < m["loss"][0] and m["cluster"]["shards"] == 2 and m["cluster"]["reruns"] == 0
     assert m["cluster"]["rounds_per_epoch"] == 5 and sum(m["cluster"]["shard_words"]) == m["trained_words"]
-    assert all(b > 0 for b in m["cluster"]["model_bytes_per_epoch"] + m["cluster"]["delta_bytes_per_epoch"])
+    assert all(b > 0 for b in m["cluster"]["model_bytes_per_epoch"] + m["cluster"]["pair_bytes_per_epoch"])
     kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
     assert len(kv) == m["vocab_size"] and np.isfinite(kv.vectors).all()
     capsys.readouterr()
@@ -98,6 +98,14 @@ def test_training_is_deterministic_whatever_the_cluster(reference, tmp_path, cap
     assert (tmp_path / "local" / "vectors.bin").read_bytes() == expected
     assert train(tmp_path / "seed2", reference[2]["cluster"]["address"], "train.seed=2") == 0
     assert (tmp_path / "seed2" / "vectors.bin").read_bytes() != expected
+
+
+def test_the_epoch_loss_is_the_one_process_loss(reference, tmp_path):
+    """Summed over every task's pairs: within 2% of one process's per-pair loss in each epoch (the same model and
+    schedule; only the order of the pairs and the noise words' buckets differ)."""
+    assert train(tmp_path / "one", "null") == 0
+    one = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert one["pairs"] and reference[2]["loss"] == pytest.approx(one["loss"], rel=0.02)
 
 
 def test_ctrl_c_between_rounds_then_resume_gives_the_same_bytes(cluster, reference, tmp_path, monkeypatch):

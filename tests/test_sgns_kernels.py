@@ -375,3 +375,40 @@ def test_subsampling_happens_before_windowing():
     W_in, W_out = kernels.init_vectors(V, D, 0), np.zeros((V, D), np.float32)
     _, words, pairs = train(W_in, W_out, [[0, 9, 1]] * 5, V, window=1, shrink=False, keep=keep)
     assert words == 15 and pairs == 5 * 2
+
+
+def test_slice_pairs_are_every_windowed_pair_in_corpus_order():
+    """draw_slice_pairs (the cluster's first half): with nothing sub-sampled and fixed windows, every
+    (context, center) pair of each sentence within the window, centers in order, contexts left to right."""
+    tokens = np.arange(9, dtype=np.int32)
+    starts = np.array([0, 4, 5, 9], np.int64)                     # sentences of 4, 1 and 4 words
+    keep = np.full(9, 2**32 - 1, np.uint32)
+    ctx, center, _ = kernels.draw_slice_pairs(tokens, starts, 0, 3, keep, 2, False, np.uint64(1))
+    expected = [(c, w) for lo, hi in ((0, 4), (4, 5), (5, 9)) for w in range(lo, hi)
+                for c in range(max(lo, w - 2), min(hi, w + 3)) if c != w]
+    assert list(zip(ctx.tolist(), center.tolist())) == expected
+
+
+def test_pair_list_training_is_the_pair_update_with_noise_drawn_ahead():
+    """sgns_train_pair_list (the cluster's second half) = sgns_update_given_negatives pair by pair, the noise
+    words of a batch drawn in order before it, at the rate of the batch's first pair."""
+    rng = np.random.default_rng(3)
+    V, D, k, P = 30, 8, 3, 1500
+    W_in, W_out = rng.normal(0, 0.3, (V, D)), rng.normal(0, 0.3, (V, D))
+    ctx, center = rng.integers(0, V, P).astype(np.int32), rng.integers(0, V, P).astype(np.int32)
+    noise_prob, noise_index = sampling.alias_table(sampling.noise_probabilities(rng.integers(1, 50, V), 0.75))
+    A, B = W_in.copy(), W_out.copy()
+    loss, _ = kernels.sgns_train_pair_list(A, B, ctx, center, noise_prob, noise_index, k, 0.05, 0.01, np.uint64(9))
+    state, ref_loss, grad = np.uint64(9), 0.0, np.zeros(D)
+    for lo in range(0, P, 1024):
+        n = min(1024, P - lo)
+        negs = np.empty((n, k), np.int32)
+        for p in range(n):
+            for j in range(k):
+                negs[p, j], state = kernels.draw_noise(noise_prob, noise_index, np.uint64(state))
+        alpha = 0.05 + (0.01 - 0.05) * lo / P
+        for p in range(n):
+            ref_loss += kernels.sgns_update_given_negatives(W_in, W_out, grad, negs[p], ctx[lo + p], center[lo + p],
+                                                            alpha)
+    assert np.allclose(A, W_in, rtol=0, atol=1e-12) and np.allclose(B, W_out, rtol=0, atol=1e-12)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)

@@ -10,7 +10,8 @@ import pytest
 from pipeline.cluster import plan_byte_ranges, source_size
 from pipeline.config import CorpusConfig, VocabConfig
 from pipeline.embeddings.corpus import encode_corpus
-from pipeline.embeddings.shards import encode_shard, merge_counts, read_shard, shard_counts, slice_bounds
+from pipeline.embeddings.shards import (EncodedShard, encode_shard, merge_counts, read_shard, shard_counts,
+                                        slice_bounds)
 from pipeline.errors import UserError
 from pipeline.text import ByteRange, ReadStats, Tokenizer, iter_lines
 
@@ -109,29 +110,73 @@ def test_slices_split_a_shard_by_tokens():
     assert slice_bounds(empty, 2).tolist() == [[0, 0, 0], [0, 0, 0]]
 
 
-def test_merge_takes_a_lone_update_whole_and_the_mean_of_shared_ones():
-    from pipeline.embeddings.distributed import merge_updates
-    W = np.arange(12, dtype=np.float32).reshape(4, 3)
-    a = (np.array([0, 2], np.int32), np.array([[1, 1, 1], [2, 2, 2]], np.float32), np.array([[1] * 3, [2] * 3], np.float32))
-    b = (np.array([2, 3], np.int32), np.array([[4, 4, 4], [8, 8, 8]], np.float32), np.array([[2] * 3, [5] * 3], np.float32))
-    merged = {how: W.copy() for how in ("mean", "sum", "split")}
-    for how, M in merged.items():
-        merge_updates(M, [a, b], how)
-    assert np.array_equal(merged["mean"] - W, [[1, 1, 1], [0, 0, 0], [3, 3, 3], [8, 8, 8]])
-    assert np.array_equal(merged["sum"] - W, [[1, 1, 1], [0, 0, 0], [6, 6, 6], [8, 8, 8]])
-    # split: lone rows take d; row 2: transients 2h - d = 2 and 0 averaged (1), drifts 2(d - h) = 0 and 4 summed
-    assert np.array_equal(merged["split"] - W, [[1, 1, 1], [0, 0, 0], [5, 5, 5], [8, 8, 8]])
+def test_buckets_partition_the_rows_evenly_by_frequency_and_change_with_the_epoch():
+    from pipeline.embeddings.distributed import bucket_plan
+    V, K = 103, 4
+    plan = bucket_plan(V, K, seed=1, epoch=0)
+    assert sorted(np.concatenate(plan.rows).tolist()) == list(range(V))
+    for b, rows in enumerate(plan.rows):
+        assert (plan.bucket[rows] == b).all() and plan.local[rows].tolist() == list(range(len(rows)))
+        assert np.diff(rows).min() > 0                    # increasing: most frequent first within a block
+    for start in range(0, V - K + 1, K):                  # each run of K rows of like frequency: one per bucket
+        assert sorted(plan.bucket[start:start + K].tolist()) == list(range(K))
+    assert np.array_equal(plan.bucket, bucket_plan(V, K, 1, 0).bucket)
+    assert not np.array_equal(plan.bucket, bucket_plan(V, K, 1, 1).bucket)
+    assert not np.array_equal(plan.bucket, bucket_plan(V, K, 2, 0).bucket)
 
 
-def test_damped_merge_sums_a_steady_drift_and_averages_a_settled_pull():
-    """Row 0: one shard (its own change); row 1: both shards drift steadily (second half = first half): the sum;
-    row 2: both got where they were pulled within the first half (second half still): the mean; row 3: halfway
-    (q_half = 1/2, q = 1/4): g = (1 - q^2) / (2 (1 - q)) = 0.625 of the sum."""
-    from pipeline.embeddings.distributed import merge_updates
-    W = np.zeros((4, 2), np.float32)
-    a = (np.array([0, 1, 2, 3], np.int32), np.array([[1, 1], [2, 2], [4, 4], [3, 3]], np.float32),
-         np.array([[.5, .5], [1, 1], [4, 4], [2, 2]], np.float32))
-    b = (np.array([1, 2, 3], np.int32), np.array([[2, 2], [2, 2], [3, 3]], np.float32),
-         np.array([[1, 1], [2, 2], [2, 2]], np.float32))
-    merge_updates(W, [a, b], "damped")
-    assert np.allclose(W, [[1, 1], [4, 4], [3, 3], [3.75, 3.75]])
+def test_pairs_are_grouped_by_bucket_and_each_trained_once_on_rows_no_other_task_touches():
+    """list_pairs groups a slice's pairs by (center bucket, context bucket), in corpus order within a group; over
+    the K sub-rounds of the rotation each (context bucket, center bucket) block is trained exactly once, and the
+    K tasks of a sub-round hold disjoint W_in and W_out blocks."""
+    from pipeline.embeddings.distributed import bucket_plan, list_pairs
+    from pipeline.embeddings.kernels import draw_slice_pairs
+    rng = np.random.default_rng(0)
+    V, K = 40, 3
+    shard = EncodedShard(rng.integers(0, V, 600).astype(np.int32), np.arange(0, 601, 12, dtype=np.int64))
+    keep = np.full(V, 2**32 - 1, np.uint32)               # keep every word
+    plan = bucket_plan(V, K, 1, 0)
+    out = list_pairs(shard, keep, plan.bucket, plan.local, 5, 40, 3, True, K, 11)
+    ctx, center, _ = draw_slice_pairs(shard.tokens, shard.offsets, 5, 40, keep, 3, True, np.uint64(11))
+    words, n_pairs, n_bytes = out[K]
+    assert words == int(shard.offsets[40] - shard.offsets[5]) and n_pairs == len(ctx) > 0 and n_bytes > 0
+    seen = []
+    for b, (c_local, o_local, offsets) in enumerate(out[:K]):
+        assert offsets[0] == 0 and offsets[-1] == len(c_local) == len(o_local)
+        for j in range(K):
+            sel = (plan.bucket[center] == b) & (plan.bucket[ctx] == j)
+            assert np.array_equal(c_local[offsets[j]:offsets[j + 1]], plan.local[ctx[sel]])
+            assert np.array_equal(o_local[offsets[j]:offsets[j + 1]], plan.local[center[sel]])
+            seen.append(int(sel.sum()))
+    assert sum(seen) == len(ctx)
+    held = [[(b, (b - s) % K) for b in range(K)] for s in range(K)]      # (W_out block, W_in block) per task
+    assert all(len({o for o, _ in sub}) == K and len({i for _, i in sub}) == K for sub in held)
+    assert sorted(x for sub in held for x in sub) == [(b, j) for b in range(K) for j in range(K)]
+
+
+@pytest.mark.parametrize("schedule", ["linear", "gensim"])
+def test_the_cluster_learning_rate_is_the_one_process_schedule_over_all_shards(schedule):
+    """Rounds of sub-rounds tile the one-process schedule: alpha at the first word, continuous from sub-round to
+    sub-round and round to round (words over all shards), min_alpha at the last word (linear)."""
+    from pipeline.config import EmbeddingsConfig, load_config
+    from pipeline.embeddings.distributed import round_alphas
+    from pipeline.embeddings.train import _alpha
+    tc = load_config(EmbeddingsConfig, None, ["train.epochs=3", f"train.alpha_schedule={schedule}"]).train
+    N, K, workers = 10_000, 4, 2
+    round_words = [3000, 3000, 2500, 1500]                       # over all shards, an epoch's rounds
+    edges = []
+    for e in range(tc.epochs):
+        done = 0
+        for w in round_words:
+            a = round_alphas(tc, e, done, w, N, workers, K)
+            assert len(a) == K + 1 and all(x >= y for x, y in zip(a, a[1:]))     # decreasing within the round
+            assert a[0] == _alpha(tc, e, done, N, workers) and a[-1] == _alpha(tc, e, done + w, N, workers)
+            edges.append((a[0], a[-1]))
+            done += w
+    assert edges[0][0] == tc.alpha and edges[-1][1] == _alpha(tc, tc.epochs - 1, N, N, workers)
+    R = len(round_words)
+    for i in range(len(edges) - 1):
+        if (i + 1) % R or schedule == "linear":       # gensim's corpus_file schedule restarts each epoch higher
+            assert edges[i][1] == edges[i + 1][0]
+    if schedule == "linear":
+        assert edges[-1][1] == tc.min_alpha

@@ -1,42 +1,51 @@
-"""Stage one on a Dask cluster: data-parallel skip-gram over shards, in synchronous rounds whose updates are summed.
+"""Stage one on a Dask cluster: data-parallel skip-gram in which every worker owns the rows it trains.
 
     pipeline train-embeddings --config configs/embeddings.yaml --set cluster.address=local
     pipeline train-embeddings --config ... --set cluster.address=tcp://127.0.0.1:8786   # a running scheduler
 
-The corpus is cut into K shards (pipeline/cluster.py), read, counted and encoded on the workers
-(shards.py: the same vocabulary as one process) and kept in the workers' memory. Each epoch is R rounds;
-every shard is cut into R slices of about `cluster.sync_words` words. A round:
+The corpus is cut into K shards (pipeline/cluster.py), read, counted and encoded on the workers (shards.py: the
+same vocabulary as one process) and kept in the workers' memory. The scheme is the one apache/spark pull
+request 37967 proposes: no two workers ever update the same row at the same time, so nothing is merged,
+averaged or lost, and the number of workers changes the order of the steps, not their size.
 
-    1. the driver sends the model (W_in, W_out) to every worker once (broadcast scatter);
-    2. one task per shard copies it, trains the shard's next slice with the one-process kernel
-       (`sgns_train_parallel`, one thread) and returns its update, the rows it changed:
-       delta_k = (W_k - W)[rows_k], with its loss, pairs and words;
-    3. the driver adds every delta to the model, in shard order:  W <- W + sum_k delta_k.
+- Buckets. At each epoch start the vocabulary rows are dealt into K buckets (`bucket_plan`: each run of K rows
+  of like frequency goes to the K buckets in a random order drawn from (seed, epoch), so buckets hold about the
+  same share of the corpus). W_in and W_out are cut into K blocks of rows, one per bucket.
+- Pairs. Each epoch is R rounds; every shard is cut into R slices of about `cluster.sync_words` words. In a
+  round, the worker holding shard k lists the (context, center) pairs of its slice, sub-sampled and windowed
+  as in one process (kernels.draw_slice_pairs), and groups them by the buckets of (context, center).
+- Rotation. A round is K sub-rounds. In sub-round s the task of bucket b holds W_out block b and W_in block
+  (b - s) mod K and trains every pair whose center is in bucket b and whose context is in bucket (b - s) mod
+  K, from every shard, with the one-process kernel (kernels.sgns_train_pair_list); its noise words are drawn
+  from bucket b's rows, with the unigram^0.75 distribution renormalised to them. The K tasks of a sub-round
+  touch disjoint rows; after it, each W_in block moves on to the next bucket's task. Over the K sub-rounds
+  every pair of the round is trained exactly once.
+- What moves: the model's blocks from the driver at the start of a round and back at its end, each W_in block
+  from one bucket's task to the next at every sub-round, and the pairs once, from their shard to their center's
+  bucket. Nothing of the model is averaged or merged: the driver writes each block back into its rows.
+- Faults: every future of a round stays referenced until the round ends, so Dask recomputes a result lost with a
+  worker from its lineage; when it cannot (the blocks the driver sent were on the lost worker), the round runs
+  again from the driver's copy, with the same seeds and so the same result (ROUND_ATTEMPTS).
 
-Why summed, not averaged: a word seen by one shard gets exactly the update one process would give it, and a
-frequent word gets every shard's steps, as sequential SGD gives them; averaging (Spark MLlib's Word2Vec)
-divides every word's learning rate by the number of partitions and loses accuracy as they grow. What summing
-costs is staleness: a shard does not see the other shards' updates of the round, at most
-(K - 1) x sync_words words (Hogwild on K threads sees them at once). And its limit: a frequent word's row
-that the slice's many steps pull most of the way to one place (a contraction by q per slice) is moved by
-every shard, so the round multiplies its error by 1 - K (1 - q): stable for K = 2 whatever q, unstable for
-K > 2 once 1 - q > 2 / K. Measured (RESULTS.md, "Stage one on a Dask cluster", screens of 2 epochs): with
-2 shards within 0.003 of one process, with 4 shards at sync_words 200000 the loss diverged. The other
-merges of merge_updates (mean, split, damped) stay stable with 4 shards but lose 0.04 to 0.18.
+What it changes against one process: the order of the pairs (each round's pairs in K passes, a bucket pair at
+a time), and each pair's noise words come from the center's bucket (an unbiased draw from the same
+distribution over the epoch's random buckets, as the buckets change with every epoch). Measured in
+benchmarks/bench_dask.py (RESULTS.md, "Stage one on a Dask cluster").
 
 Everything else is the one-process driver's (train.py): the learning rate is a function of the words
-trained over all shards (round r of epoch e decays from alpha(G_r) to alpha(G_r + words of the round), G_r
-the words before it); the epoch loss is the sum of the tasks' losses over the sum of their pairs; the
-driver owns checkpoints (epoch ends, and Ctrl-C between rounds; --resume continues on any cluster with the
-same shard count), progress and the outputs (train._finish). Each task's random state is seeded from
-SeedSequence([seed, epoch, round, shard]), so a task run twice gives the same update: the vectors depend on
-the seed and K only, not on which worker ran what, and a task re-run after its worker died is harmless.
-Every round checks that one result per shard arrived with exactly its slice's words; re-run tasks are
-counted (cluster.RerunCounter) and reported on stderr and in metrics.json with the bytes moved.
+trained over all shards (sub-round s of round r decays it over its 1/K of the round's words); the epoch loss
+is the sum of the tasks' losses over the sum of their pairs; the driver owns checkpoints (epoch ends, and
+Ctrl-C between rounds; --resume continues on any cluster with the same shard count), progress and the outputs
+(train._finish). Every task's random state is seeded from (seed, epoch, round, shard or sub-round and bucket),
+so a task run twice gives the same result: the vectors depend on the seed and K only, not on which worker ran
+what, and a task re-run after its worker died (or a lost block computed again from its lineage) is harmless.
+Every round checks that each shard listed exactly its slice's words and that every pair was trained; re-run
+tasks are counted (cluster.RerunCounter) and reported on stderr and in metrics.json with the bytes moved.
 """
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sys
 import time
@@ -50,19 +59,20 @@ import numpy as np
 from .. import progress
 from ..atomicio import atomic_write_json
 from ..checkpoint import Checkpoint, config_key
-from ..cluster import (TEST_KILL_HOOK, RerunCounter, broadcast, connect, kill_hook, payload_bytes, plan_shards,
-                       replicas, spread, worker_threads)
+from ..cluster import (RerunCounter, TEST_KILL_HOOK, broadcast, connect, kill_hook, payload_bytes, plan_shards,
+                       spread, worker_threads)
 from ..config import resolve_workers
 from ..errors import UserError
 from ..signals import StopFlag
 from ..text import Tokenizer, resolve_paths
-from .kernels import init_vectors, sgns_train_parallel
+from .kernels import draw_slice_pairs, init_vectors, sgns_train_pair_list
 from .sampling import alias_table, keep_probabilities, keep_thresholds, noise_probabilities
 from .shards import encode_shard, kept_tokens, merge_counts, read_shard, shard_counts, slice_bounds
 from .train import EmbeddingsRun, _alpha, _State, _train_and_finish
 
-
-HALVES = ("damped", "split")        # merges that need each shard's change after the first half of its slice
+# the first number of every task's SeedSequence: the draws of different kinds of task never coincide
+_BUCKETS, _PAIRS, _NOISE = 1, 2, 3
+ROUND_ATTEMPTS = 3          # a round whose data Dask lost runs again from the driver's copy, this many times at most
 
 
 @dataclass
@@ -87,6 +97,29 @@ class ShardedCorpus:
 
 
 @dataclass
+class BucketPlan:
+    """The rows of one epoch dealt into K buckets: bucket[v] and local[v] (row v's index in its bucket's
+    block), both int32 (V,); rows[b] the rows of bucket b in increasing order (int64)."""
+    bucket: np.ndarray
+    local: np.ndarray
+    rows: list
+
+
+def bucket_plan(V: int, K: int, seed: int, epoch: int) -> BucketPlan:
+    """Deal rows 0..V-1 (most frequent first, the vocabulary's order) into K buckets: each run of K consecutive
+    rows goes to the K buckets in a random order of its own, so every bucket gets one word of each frequency
+    band and about 1/K of the corpus; the order is drawn from (seed, epoch), a new one every epoch."""
+    rng = np.random.default_rng(np.random.SeedSequence([_BUCKETS, seed, epoch]))
+    runs = -(-V // K)
+    bucket = rng.permuted(np.tile(np.arange(K, dtype=np.int32), (runs, 1)), axis=1).ravel()[:V]
+    rows = [np.flatnonzero(bucket == b) for b in range(K)]
+    local = np.empty(V, np.int32)
+    for r in rows:
+        local[r] = np.arange(len(r), dtype=np.int32)
+    return BucketPlan(bucket, local, rows)
+
+
+@dataclass
 class _ClusterRun:
     """What every round reads: the client, the shards' futures, the sampling tables' futures and the plan."""
     cfg: object
@@ -95,21 +128,33 @@ class _ClusterRun:
     ckpt: Checkpoint
     client: object
     shards: list                      # K futures of EncodedShard
-    tables: list                      # futures of keep_threshold, noise_prob, noise_index (on every worker)
+    keep: np.ndarray                  # uint32 (V,) sub-sampling thresholds
+    noise: np.ndarray                 # float64 (V,) the noise distribution (unigram^ns_exponent)
     bounds: np.ndarray                # (K, R + 1) sentence ids of each shard's slices
     slice_words: np.ndarray           # (K, R) tokens of each slice: what its task must report
     token: str                        # task keys' prefix, unique to this run
     reruns: RerunCounter
     kill_marker: str | None           # tests only (cluster.TEST_KILL_HOOK)
-    log: dict = field(default_factory=lambda: {"seconds": [], "model_bytes": [], "delta_bytes": [],
+    log: dict = field(default_factory=lambda: {"seconds": [], "model_bytes": [], "pair_bytes": [],
                                                "reruns": [], "setup_bytes": 0, "read_seconds": 0.0})
     epoch_start: tuple | None = None  # (time, re-runs) when this process started the current epoch
-    epoch_bytes: list = field(default_factory=lambda: [0, 0])   # model sent, updates returned this epoch
+    epoch_bytes: list = field(default_factory=lambda: [0, 0])   # model blocks, pairs moved this epoch
+    round_retries: int = 0            # rounds run again from the driver's copy after a lost worker
+    # The epoch being trained: its buckets and each bucket's noise table (noise_prob, noise_index), and the futures
+    # of what every worker holds of them (keep, plan, tables)
+    plan: BucketPlan | None = None
+    plan_epoch: int = -1
+    tables: list | None = None
+    sent: dict | None = None
 
     @property
     def steps(self) -> int:
         """Rounds per epoch."""
         return self.slice_words.shape[1]
+
+    @property
+    def K(self) -> int:
+        return self.slice_words.shape[0]
 
 
 def train_on_cluster(cfg, resume: bool = False) -> EmbeddingsRun:
@@ -164,34 +209,26 @@ def shard_corpus(client, cfg, n_shards: int, token: str) -> tuple[ShardedCorpus,
 
 
 def _setup(client, cfg, corpus, shards, bounds, slice_words, token, reruns) -> _ClusterRun:
-    """Sampling tables on every worker, the checkpoint of this shard plan; says what will be trained."""
+    """The sub-sampling table on every worker, the checkpoint of this shard plan; says what will be trained."""
     if corpus.replaced_lines:
         progress.say(f"note: {corpus.replaced_lines} lines held bytes that are not {cfg.corpus.encoding}; "
                      f"they were replaced by U+FFFD (corpus.errors: replace)")
     tc, vocab = cfg.train, corpus.vocab
     K, R = slice_words.shape
     keep = keep_thresholds(keep_probabilities(vocab.counts, tc.sample))
-    noise_prob, noise_index = alias_table(noise_probabilities(vocab.counts, tc.ns_exponent))
-    tables = broadcast(client, keep, noise_prob, noise_index)
     workers = resolve_workers(tc.workers)
     key = json.loads(config_key(cfg, workers, ignore=("corpus.cache_dir", "cluster.address", "cluster.workers",
                                                       "cluster.threads_per_worker")))
     key["cluster"]["shards"] = K                           # the vectors depend on K, not on the machines
     run = _ClusterRun(cfg, corpus, workers, Checkpoint(cfg.output.dir, json.dumps(key, sort_keys=True)), client,
-                      shards, tables, bounds, slice_words, token, reruns,
-                      os.environ.get(TEST_KILL_HOOK))
-    run.log["setup_bytes"] = sum(a.nbytes * n for a, n in zip((keep, noise_prob, noise_index),
-                                                              (replicas(client, [f]) for f in tables)))
-    if cfg.cluster.merge == "sum" and K > 2:
-        print(f"warning: cluster.merge sum with {K} shards: a row that every shard pulls to one place moves "
-              f"{K} times too far, which diverged with 4 shards and sync_words 200000 (README \"On a "
-              f"cluster\"); use 2 shards, or much smaller cluster.sync_words", file=sys.stderr)
+                      shards, keep, noise_probabilities(vocab.counts, tc.ns_exponent), bounds, slice_words,
+                      token, reruns, os.environ.get(TEST_KILL_HOOK))
     model_mb = 2 * len(vocab) * tc.vector_size * 4 / 2**20
     progress.say(f"corpus: {corpus.corpus_words:,} words, {corpus.sentences:,} sentences in {K} shards; "
-                 f"vocabulary: {len(vocab):,} words (min_count {cfg.vocab.min_count}); training "
+                 f"vocabulary: {len(vocab):,} words (min_count {cfg.vocab.min_count}) in {K} buckets; training "
                  f"{corpus.n_tokens:,} words x {tc.epochs} epochs in {R} rounds per epoch of about "
-                 f"{int(slice_words.mean()):,} words per shard; the model ({model_mb:,.1f} MB) goes to every "
-                 f"worker each round")
+                 f"{int(slice_words.mean()):,} words per shard, {K} sub-rounds each; the model ({model_mb:,.1f} MB) "
+                 f"goes out and back once per round")
     return run
 
 
@@ -214,155 +251,159 @@ def _log_epoch(run: _ClusterRun) -> None:
     log, total = run.log, run.reruns.total()
     log["seconds"].append(time.perf_counter() - run.epoch_start[0])
     log["model_bytes"].append(run.epoch_bytes[0])
-    log["delta_bytes"].append(run.epoch_bytes[1])
+    log["pair_bytes"].append(run.epoch_bytes[1])
     log["reruns"].append(None if total is None else total - run.epoch_start[1])
     if log["reruns"][-1]:
         print(f"cluster: {log['reruns'][-1]} tasks re-run in epoch {len(log['reruns'])} of this process (a worker "
-              f"was lost); every round still received exactly one update per shard with its slice's words",
-              file=sys.stderr)
+              f"was lost); every round still trained each shard's slice exactly once", file=sys.stderr)
+
+
+def _send_tables(run: _ClusterRun, st: _State) -> None:
+    """Deal the rows into this epoch's buckets; send every worker the sub-sampling table, the bucket plan and each
+    bucket's noise table (again after a lost worker: the scheduler keeps one copy of what is not in use)."""
+    if run.plan is None or run.plan_epoch != st.epoch:
+        run.plan, run.plan_epoch = bucket_plan(len(st.W_in), run.K, run.cfg.train.seed, st.epoch), st.epoch
+        run.tables = []
+        for rows in run.plan.rows:
+            p = run.noise[rows]
+            run.tables.append(alias_table(p / p.sum()) if len(rows) else (np.ones(1), np.zeros(1, np.int32)))
+    flat = broadcast(run.client, run.keep, run.plan.bucket, run.plan.local, *[a for t in run.tables for a in t])
+    run.sent = {"keep": flat[0], "plan": flat[1:3], "tables": [tuple(flat[3 + 2 * b:5 + 2 * b]) for b in range(run.K)]}
 
 
 def _round(run: _ClusterRun, st: _State) -> int:
-    """Train every shard's slice `st.chunk` of this epoch from the same model, add the updates in shard
-    order, check them; returns the round's words."""
-    tc, client, e, r = run.cfg.train, run.client, st.epoch, st.chunk
-    N, K, R = run.corpus.n_tokens, *run.slice_words.shape
-    words = int(run.slice_words[:, r].sum())
+    """Round st.chunk of this epoch (module docstring), again from the driver's copy of the model if a worker
+    was lost and Dask could not recover what it held; returns the round's words."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+    e, r = st.epoch, st.chunk
     if r == 0 or run.epoch_start is None:
         run.epoch_start, run.epoch_bytes[:] = (time.perf_counter(), run.reruns.total()), [0, 0]
-    done = st.words_done - e * N
-    a0, a1 = (_alpha(tc, e, done + w, N, run.workers) for w in (0, words))
-    model = broadcast(client, st.W_in, st.W_out)
-    run.epoch_bytes[0] += st.W_in.nbytes * replicas(client, model[:1]) + st.W_out.nbytes * replicas(client, model[1:])
-    kill = run.kill_marker if (e, r) == (0, R // 2) else None
-    futures = [client.submit(train_slice, run.shards[k], *model, *run.tables, int(run.bounds[k, r]),
-                             int(run.bounds[k, r + 1]), (tc.window, tc.shrink_windows, tc.negative), a0, a1,
-                             task_seed(tc.seed, e, r, k), run.cfg.cluster.merge in HALVES, kill,
-                             key=f"train-{run.token}-e{e}-r{r}-s{k}")
-               for k in range(K)]
-    results = client.gather(futures)
-    del futures, model
-    for k, res in enumerate(results):              # one result per shard by construction; its words checked
-        if res["words"] != run.slice_words[k, r]:
-            raise RuntimeError(f"epoch {e + 1}, round {r + 1}: shard {k} trained {res['words']} words, its slice "
-                               f"holds {run.slice_words[k, r]}")
-        run.epoch_bytes[1] += payload_bytes(res)
-    losses = np.array([res["loss"] for res in results])
-    if not np.isfinite(losses).all():
-        kept = f"; the last good checkpoint is {run.ckpt.path}" if run.ckpt.exists() else ""
-        raise UserError(f"the loss became NaN in epoch {e + 1}; lower train.alpha (now {tc.alpha}) and retrain{kept}")
-    for name, W in (("in", st.W_in), ("out", st.W_out)):
-        merge_updates(W, [(res[f"{name}_rows"], res[f"{name}_delta"], res.get(f"{name}_half")) for res in results],
-                      run.cfg.cluster.merge)
-    st.loss_sum[e] += losses.sum()
-    st.pairs[e] += sum(res["pairs"] for res in results)
-    st.words[e] += words
-    st.words_done += words
+    if run.sent is None or run.plan_epoch != e:
+        _send_tables(run, st)
+    for attempt in range(1, ROUND_ATTEMPTS + 1):
+        try:
+            words = _train_round(run, st, f"{run.token}-e{e}-r{r}-a{attempt}")
+            break
+        except (FutureCancelledError, KilledWorker) as exc:
+            if attempt == ROUND_ATTEMPTS:
+                raise UserError(f"epoch {e + 1}, round {r + 1} failed {attempt} times on the cluster ({exc}); check "
+                                f"the workers' logs (memory, crashes) and run again with --resume") from None
+            print(f"cluster: epoch {e + 1}, round {r + 1}: a worker was lost and Dask could not recover its data "
+                  f"({type(exc).__name__}); the round runs again from the driver's copy", file=sys.stderr)
+            run.round_retries += 1
+            _send_tables(run, st)
     st.chunk += 1
-    if st.chunk == R:
+    if st.chunk == run.steps:
         _log_epoch(run)
     return words
 
 
-def merge_updates(W, updates, how: str) -> None:
-    """Add a round's updates to W (V, D) in place. `updates`: per shard, in shard order, (rows, d, h): the
-    rows it changed, their change over the whole slice d (n, D) and, for "split" and "damped", over its
-    first half h.
+def _train_round(run: _ClusterRun, st: _State, tag: str) -> int:
+    """Send the model's blocks, list every shard's pairs by bucket, train them in K sub-rounds (each bucket's
+    task on rows no other task touches), bring the blocks back into st; check the counts, add the sums."""
+    tc, client, e, r = run.cfg.train, run.client, st.epoch, st.chunk
+    N, K, plan, sent = run.corpus.n_tokens, run.K, run.plan, run.sent
+    words = int(run.slice_words[:, r].sum())
+    out = client.scatter([st.W_out[rows] for rows in plan.rows], hash=False)
+    inn = client.scatter([st.W_in[rows] for rows in plan.rows], hash=False)
+    held = out + inn          # every future of the round stays referenced: a lost result is computed again
+    lists = [client.submit(list_pairs, run.shards[k], sent["keep"], *sent["plan"], int(run.bounds[k, r]),
+                           int(run.bounds[k, r + 1]), tc.window, tc.shrink_windows, K,
+                           task_seed(_PAIRS, tc.seed, e, r, k), key=f"pairs-{tag}-s{k}") for k in range(K)]
+    groups = [[client.submit(operator.getitem, lists[k], b, key=f"group-{tag}-s{k}-b{b}") for b in range(K)]
+              for k in range(K)]
+    held += lists + [g for row in groups for g in row]
+    alphas = round_alphas(tc, e, st.words_done - e * N, words, N, run.workers, K)
+    stats = []
+    for s in range(K):
+        for b in range(K):
+            j = (b - s) % K                       # the W_in block bucket b's task holds in sub-round s
+            kill = run.kill_marker if (e, r, s, b) == (0, run.steps // 2, 0, 0) else None
+            t = client.submit(train_block, out[b], inn[j], j, *sent["tables"][b], tc.negative, alphas[s],
+                              alphas[s + 1], task_seed(_NOISE, tc.seed, e, r, s, b), kill,
+                              *[groups[k][b] for k in range(K)], key=f"train-{tag}-u{s}-b{b}")
+            out[b], inn[j] = (client.submit(operator.getitem, t, i, key=f"{n}-{tag}-u{s}-b{b}")
+                              for i, n in ((0, "out"), (1, "in")))
+            stats.append(client.submit(operator.getitem, t, 2, key=f"stats-{tag}-u{s}-b{b}"))
+            held += [t, out[b], inn[j], stats[-1]]
+    listed = client.gather([client.submit(operator.getitem, f, K, key=f"listed-{tag}-s{k}")
+                            for k, f in enumerate(lists)])
+    trained = client.gather(stats)
+    blocks_out, blocks_in = client.gather(out), client.gather(inn)
+    del held, out, inn, lists, groups, stats
+    for k, (n_words, _, _) in enumerate(listed):
+        if n_words != run.slice_words[k, r]:
+            raise RuntimeError(f"epoch {e + 1}, round {r + 1}: shard {k} listed {n_words} words, its slice "
+                               f"holds {run.slice_words[k, r]}")
+    n_pairs = sum(p for _, p in trained)
+    if n_pairs != sum(p for _, p, _ in listed):
+        raise RuntimeError(f"epoch {e + 1}, round {r + 1}: {n_pairs} pairs trained of {sum(p for _, p, _ in listed)} "
+                           f"listed")
+    losses = np.array([loss for loss, _ in trained])
+    if not np.isfinite(losses).all():
+        kept = f"; the last good checkpoint is {run.ckpt.path}" if run.ckpt.exists() else ""
+        raise UserError(f"the loss became NaN in epoch {e + 1}; lower train.alpha (now {tc.alpha}) and retrain{kept}")
+    for rows, o, i in zip(plan.rows, blocks_out, blocks_in):
+        st.W_out[rows], st.W_in[rows] = o, i
+    # the model out and back, and each W_in block handed on K - 1 times; the pairs to their buckets' tasks
+    run.epoch_bytes[0] += 2 * (st.W_in.nbytes + st.W_out.nbytes) + (K - 1) * st.W_in.nbytes
+    run.epoch_bytes[1] += sum(n for _, _, n in listed)
+    st.loss_sum[e] += losses.sum()
+    st.pairs[e] += n_pairs
+    st.words[e] += words
+    st.words_done += words
+    return words
 
-    sum: W[r] += sum_k d_k. mean: W[r] += mean of d_k over the K_r shards that changed row r.
-    damped: the sum, shrunk by how much each row's own steps were already contracting. Model a row's steps
-    within a slice as a pull towards a point with factor q per slice (q = 1: a steady drift; q = 0: it got
-    there). Sequential SGD over the K_r slices moves it by 1 - q^K_r of the way, the K_r shards each by 1 - q;
-    so W[r] += g_r sum_k d_k with g_r = (1 - q^K_r) / (K_r (1 - q)), from 1 (q = 1: the sum) down to 1 / K_r
-    (q = 0: the mean). q is measured on the row: over its shards and dimensions the second half's change
-    against the first half's, q_half = clip(sum <d - h, h> / sum <h, h>, 0, 1), q = q_half^2. A row changed by
-    one shard gets exactly its d. (Plain sum multiplies a row's contraction by K_r: unstable once
-    K_r (1 - q) > 2, which 4 shards reach and 2 never do.)
-    split: each shard's change is a transient plus a drift: W[r] += mean_k (2 h_k - d_k) + 2 sum_k (d_k - h_k)."""
-    total = np.zeros_like(W)                                  # (V, D)
-    shards = np.zeros(len(W), np.int32)                       # (V,) shards that changed each row
-    along, first = np.zeros(len(W)), np.zeros(len(W))         # (V,) sum <d - h, h> and sum <h, h> (damped)
-    for rows, d, h in updates:
-        if how == "split":
-            total[rows] += 2 * h - d                          # the transient, averaged below
-        else:
-            total[rows] += d
-        if how == "damped":
-            along[rows] += np.einsum("ij,ij->i", d - h, h, dtype=np.float64)
-            first[rows] += np.einsum("ij,ij->i", h, h, dtype=np.float64)
-        shards[rows] += 1
-    changed = np.flatnonzero(shards)
-    if how == "sum":
-        W[changed] += total[changed]
-        return
-    if how == "damped":
-        W[changed] += total[changed] * damping(along[changed], first[changed], shards[changed])[:, None]
-        return
-    W[changed] += total[changed] / shards[changed, None].astype(W.dtype)
-    if how == "split":
-        for rows, d, h in updates:
-            W[rows] += 2 * (d - h)                            # the drift, summed
+
+def round_alphas(tc, epoch: int, done: int, words: int, N: int, workers: int, K: int) -> list:
+    """The learning rates at the K + 1 edges of a round's sub-rounds: the one-process schedule (train._alpha) at
+    `done` words of the epoch, plus each sub-round's 1/K of the round's `words` (over all shards)."""
+    return [_alpha(tc, epoch, done + words * s // K, N, workers) for s in range(K + 1)]
 
 
-def damping(along: np.ndarray, first: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """g = (1 - q^k) / (k (1 - q)) with q = clip(along / first, 0, 1)^2 (merge_updates, "damped"), float32."""
-    q_half = np.clip(np.divide(along, first, out=np.ones_like(along), where=first > 0), 0.0, 1.0)
-    q = q_half ** 2
-    g = np.ones_like(q)
-    moving = q < 1 - 1e-9
-    g[moving] = (1 - q[moving] ** k[moving]) / (k[moving] * (1 - q[moving]))
-    return g.astype(np.float32)
-
-
-def task_seed(seed: int, epoch: int, rnd: int, shard: int) -> np.uint64:
+def task_seed(kind: int, *ids: int) -> np.uint64:
     """The kernel's RNG state for one task: the same task always draws the same numbers."""
-    return np.random.SeedSequence([seed, epoch, rnd, shard]).generate_state(1, np.uint64)[0]
+    return np.random.SeedSequence([kind, *ids]).generate_state(1, np.uint64)[0]
 
 
-def train_slice(shard, W_in0, W_out0, keep_threshold, noise_prob, noise_index, s_lo, s_hi, sizes, alpha_start,
-                alpha_end, rng_state, halves=False, kill_marker=None) -> dict:
-    """On a worker: train sentences [s_lo, s_hi) of `shard` on a copy of the model with the one-process
-    kernel on one thread; return the rows it changed and by how much (float32), and the slice's sums. With
-    `halves` the slice is trained as two kernel calls (the learning rate and random stream run on) and the
-    change after the first half is returned too (merge "split")."""
+def list_pairs(shard, keep_threshold, bucket, local, s_lo, s_hi, window, shrink_windows, K, rng_state) -> list:
+    """On a worker: the pairs of sentences [s_lo, s_hi) of `shard` grouped by bucket. Returns K groups and a
+    summary: group b = (context rows local to their blocks int32, center rows local to block b int32,
+    offsets int64 (K + 1,): the pairs whose context is in bucket j are [offsets[j], offsets[j + 1])), each in
+    corpus order; then (raw words of the slice, pairs, bytes of the groups)."""
+    numba.set_num_threads(1)
+    # arrays that arrived over the network may be read-only, a type of their own for Numba (a compile of its own)
+    tokens, offsets, keep_threshold = (np.require(a, requirements="W") for a in (shard.tokens, shard.offsets,
+                                                                                 keep_threshold))
+    ctx, center, _ = draw_slice_pairs(tokens, offsets, s_lo, s_hi, keep_threshold, window, shrink_windows,
+                                      np.uint64(rng_state))
+    key = bucket[center].astype(np.int64) * K + bucket[ctx]
+    order = np.argsort(key, kind="stable")
+    cuts = np.concatenate(([0], np.cumsum(np.bincount(key, minlength=K * K)))).reshape(-1)
+    ctx_local, center_local = local[ctx[order]], local[center[order]]
+    groups = []
+    for b in range(K):
+        lo, hi = cuts[b * K], cuts[(b + 1) * K]
+        groups.append((ctx_local[lo:hi], center_local[lo:hi], cuts[b * K:(b + 1) * K + 1] - lo))
+    words = int(offsets[s_hi] - offsets[s_lo])
+    return groups + [(words, len(ctx), payload_bytes(groups))]
+
+
+def train_block(W_out0, W_in0, in_bucket, noise_prob, noise_index, negative, alpha_start, alpha_end, rng_state,
+                kill_marker, *groups) -> tuple:
+    """On a worker: train, on copies of a W_out block and the W_in block of bucket `in_bucket`, every pair of
+    `groups` (one per shard, from list_pairs) whose context is in that bucket, shard after shard. Returns
+    (W_out block, W_in block, (loss sum, pairs))."""
     kill_hook(kill_marker)
     numba.set_num_threads(1)
-    window, shrink_windows, negative = sizes
-    W_in, W_out = W_in0.copy(), W_out0.copy()                       # (V, D) float32 each
-    # Arrays that arrived over the network may be read-only, a type of their own for Numba (a compile of its
-    # own); the one-process types keep the kernel in Numba's cache. Tables are small; a shard is read-only
-    # only when it was moved from the worker that encoded it.
-    keep_threshold, noise_prob, noise_index, tokens, offsets = (
-        np.require(a, requirements="W") for a in (keep_threshold, noise_prob, noise_index, shard.tokens,
-                                                  shard.offsets))
-    loss, words, pairs = np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64)
-    rng = np.array([rng_state], np.uint64)
-    first, n = offsets[s_lo], offsets[s_hi] - offsets[s_lo]
-    s_mid = int(np.searchsorted(offsets, first + n // 2)) if halves else s_hi
-    alpha_mid = alpha_start + (alpha_end - alpha_start) * ((offsets[s_mid] - first) / max(n, 1))
-    out = {"loss": 0.0, "words": 0, "pairs": 0}
-    half = None
-    for lo, hi, a0, a1 in ((s_lo, s_mid, alpha_start, alpha_mid), (s_mid, s_hi, alpha_mid, alpha_end)):
-        if lo == hi:
-            continue
-        sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, offsets, keep_threshold, noise_prob,
-                            noise_index, np.array([lo, hi], np.int64), window, shrink_windows, negative, a0,
-                            a1, rng)
-        out["loss"], out["words"], out["pairs"] = out["loss"] + loss[0], out["words"] + int(words[0]), \
-            out["pairs"] + int(pairs[0])
-        if halves and half is None:
-            half = (W_in.copy(), W_out.copy())
-    if halves and half is None:                                     # an empty slice
-        half = (W_in0, W_out0)
-    for k, (name, new, old) in enumerate((("in", W_in, W_in0), ("out", W_out, W_out0))):
-        changed = (new != old).any(axis=1)
-        if halves:
-            changed |= (half[k] != old).any(axis=1)
-        rows = np.flatnonzero(changed).astype(np.int32)
-        out[f"{name}_rows"], out[f"{name}_delta"] = rows, new[rows] - old[rows]
-        if halves:
-            out[f"{name}_half"] = half[k][rows] - old[rows]
-    return out
+    W_out, W_in = W_out0.copy(), W_in0.copy()                       # (V_b, D) float32: inputs stay as they were
+    ctx = np.concatenate([g[0][g[2][in_bucket]:g[2][in_bucket + 1]] for g in groups])
+    center = np.concatenate([g[1][g[2][in_bucket]:g[2][in_bucket + 1]] for g in groups])
+    noise_prob, noise_index = (np.require(a, requirements="W") for a in (noise_prob, noise_index))
+    loss, _ = sgns_train_pair_list(W_in, W_out, ctx, center, noise_prob, noise_index, negative, alpha_start,
+                                   alpha_end, np.uint64(rng_state))
+    return W_out, W_in, (float(loss), len(ctx))
 
 
 def _cluster_metrics(run: _ClusterRun) -> dict:
@@ -374,6 +415,6 @@ def _cluster_metrics(run: _ClusterRun) -> dict:
             "shards": K, "sync_words": run.cfg.cluster.sync_words, "rounds_per_epoch": R,
             "shard_words": [int(n) for n in run.corpus.shard_tokens],
             "seconds_per_epoch": log["seconds"], "read_seconds": log["read_seconds"],
-            "model_bytes_per_epoch": log["model_bytes"], "delta_bytes_per_epoch": log["delta_bytes"],
-            "setup_bytes": log["setup_bytes"],
+            "model_bytes_per_epoch": log["model_bytes"], "pair_bytes_per_epoch": log["pair_bytes"],
+            "setup_bytes": log["setup_bytes"], "round_retries": run.round_retries,
             "reruns": sum(reruns) if len(reruns) == len(log["reruns"]) else None, "reruns_per_epoch": log["reruns"]}

@@ -321,6 +321,57 @@ def sgns_train_parallel(W_in, W_out, loss, words, pairs, tokens, sent_start, kee
         rng_states[t] = t_state
 
 
+# ----------------------------------------------------------------------------- pairs first, then training
+# The cluster's scheme (pipeline/embeddings/distributed.py) lists a slice's pairs on the worker that holds the
+# text, sends each pair to the worker that owns its rows, and trains them there against noise words of that
+# worker's rows only. Same draws and steps as the functions above, in two halves.
+
+@njit(cache=True, nogil=True)
+def draw_slice_pairs(tokens, sent_start, sent_lo, sent_hi, keep_threshold, window, shrink_windows, rng_state):
+    """Every (context, center) pair of sentences [sent_lo, sent_hi), sub-sampled and windowed exactly as
+    sgns_train_chunk does it but without noise words, in corpus order: (pair_in int32[P] context words,
+    pair_out int32[P] center words, new rng_state)."""
+    max_len, total = 0, 0
+    for s in range(sent_lo, sent_hi):
+        n = sent_start[s + 1] - sent_start[s]
+        max_len = max(max_len, n)
+        total += n
+    kept = np.empty(max_len, dtype=tokens.dtype)                     # (longest sentence,)
+    pair_in = np.empty(total * 2 * window, dtype=np.int32)           # (most pairs,)
+    pair_out = np.empty(total * 2 * window, dtype=np.int32)
+    no_negs, no_prob, no_index = np.empty((1, 0), np.int32), np.ones(1), np.zeros(1, np.int32)   # negative = 0
+    P = 0
+    for s in range(sent_lo, sent_hi):
+        n_kept, rng_state = subsample_sentence(kept, tokens, sent_start[s], sent_start[s + 1], keep_threshold,
+                                               rng_state)
+        n, rng_state = draw_sentence_pairs(pair_in[P:], pair_out[P:], no_negs, kept, no_prob, no_index, n_kept,
+                                           window, shrink_windows, 0, rng_state)
+        P += n
+    return pair_in[:P].copy(), pair_out[:P].copy(), rng_state
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def sgns_train_pair_list(W_in, W_out, pair_in, pair_out, noise_prob, noise_index, negative, alpha_start,
+                         alpha_end, rng_state):
+    """One SGD step per listed pair (rows of W_in and W_out), in order, each against `negative` noise words
+    drawn from the alias table (noise_prob, noise_index) over W_out's rows; the learning rate goes linearly
+    from alpha_start to alpha_end over the list. Noise words are drawn a batch of pairs ahead so that
+    sgns_train_pairs can prefetch their rows. Returns (loss sum float64, new rng_state)."""
+    BATCH = 1024
+    P = pair_in.shape[0]
+    grad_buf = np.zeros(W_in.shape[1], dtype=W_in.dtype)              # (D,)
+    negs = np.empty((BATCH, negative), dtype=np.int32)                # (BATCH, negative)
+    loss = 0.0
+    for lo in range(0, P, BATCH):
+        n = min(BATCH, P - lo)
+        for p in range(n):
+            for k in range(negative):
+                negs[p, k], rng_state = draw_noise(noise_prob, noise_index, rng_state)
+        alpha = alpha_start + (alpha_end - alpha_start) * (lo / P)
+        loss += sgns_train_pairs(W_in, W_out, grad_buf, pair_in[lo:lo + n], pair_out[lo:lo + n], negs, n, alpha)
+    return loss, rng_state
+
+
 # ----------------------------------------------------------------------------- init (NumPy)
 
 def init_vectors(V, D, seed):

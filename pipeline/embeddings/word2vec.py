@@ -43,7 +43,7 @@ from ..vectors import load_vectors
 
 RENAMES = {"corpus.paths": "corpus_file", "output.dir": "output_dir",
            **{f"cluster.{k}": f"cluster_{k}" for k in ("address", "workers", "threads_per_worker", "shards",
-                                                       "sync_words", "merge")}}
+                                                       "sync_words")}}
 SENTENCES = "<sentences= given in Python>"     # corpus.paths in the saved config of a run on token lists
 _SKIP = {"checkpoint.npz"}                     # run-directory files that save() does not copy
 
