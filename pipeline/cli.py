@@ -200,7 +200,8 @@ def _say_search_summary(result) -> None:
     best = m["best"]
     progress.say(f"best (* by mean {best['by'].replace('_', ' ')}): "
                  f"{' '.join(f'{k}={v}' for k, v in best['params'].items()) or '(the config)'}")
-    progress.say(f"wrote {result.out}/config.yaml, metrics.json")
+    progress.say(f"wrote {result.out}/model.npz (the best point's model: seed {best['model']['seed']}, fold "
+                 f"{best['model']['fold']}), config.yaml, metrics.json")
 
 
 def main(argv=None) -> int:

@@ -133,6 +133,16 @@ def test_train_rnn_search_on_the_cluster_equals_one_process(cluster, tmp_path):
     plain = search_run(tmp_path, "plain", "--set", "model.hidden_size=8", "--set", "train.lr=0.02",
                        "--set", "train.seed=2")                            # the ordinary k-fold run
     assert [f["accuracy"] for f in plain["folds"]] == [r["accuracy"] for r in one["points"][3]["runs"][3:]]
+    # model.npz: the best point's model of seed 1, last fold, the same arrays from both (each run has its own
+    # vectors file: only vectors_path differs); predict reads it
+    models = [tmp_path / name / "run" / "model.npz" for name in ("one", "dask")]
+    with np.load(models[0]) as a, np.load(models[1]) as b:
+        assert a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files if k != "vectors_path")
+    assert one["best"]["model"] == {"seed": 1, "fold": 3, "file": "model.npz"}
+    from pipeline.classifier.predict import Classifier
+    clf = Classifier.load(models[1])
+    assert clf.mc.hidden_size == one["best"]["params"]["model.hidden_size"]
+    assert len(clf.predict_proba(["a short text", "another one"])) == 2
 
 
 @pytest.mark.parametrize("setting, message", [

@@ -17,11 +17,13 @@ order), so the cluster's metrics equal the one-process ones (tests/test_dask_sta
 metrics.json: `points`, one row per grid point: its `params`, `accuracy`, `macro_f1` and `dev_accuracy`
 (best epoch's) as mean and `_std` over its seeds x folds, and `runs` (each task's scores); `best`: the
 point with the highest mean out-of-fold accuracy under k-fold (as GridSearchCV chooses), else the highest
-mean dev accuracy (choosing on the test set would make its score optimistic). No model.npz is written: train
-the best point once more with its values (`--set model.hidden_size=64 ...`). --resume does not apply.
+mean dev accuracy (choosing on the test set would make its score optimistic). model.npz is the best point's
+model of its first seed and last fold (as one process writes its last fold's): each task returns its weights
+(the parameters only; the table stays with the driver). --resume does not apply.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import uuid
@@ -55,8 +57,8 @@ def task_config(cfg, point: dict, seed: int) -> RNNConfig:
 
 
 def search(cfg, resume=False, splits=None, vectors=None):
-    """Run the search `cfg` describes; write config.yaml and metrics.json in cfg.output.dir; return a
-    train.ClassifierRun whose classifier is None."""
+    """Run the search `cfg` describes; write config.yaml, metrics.json and the best point's model.npz in
+    cfg.output.dir; return a train.ClassifierRun with that classifier."""
     from ..cluster import connect
     from .train import ClassifierRun, _setup
     if resume:
@@ -74,11 +76,17 @@ def search(cfg, resume=False, splits=None, vectors=None):
                  f"{len(jobs)} models")
     with connect(cfg.cluster) as client:
         results = run_tasks(client, train_task, [(c, fold) for c, (_, _, fold) in zip(configs, jobs)], shared)
+    weights = [r.pop("params") for r in results]
     metrics = summarize(points, jobs, results, seeds, len(run.encoded))
+    best = metrics["best"]["index"]
+    j = jobs.index((best, seeds[0], len(run.encoded) - 1))
+    clf = dataclasses.replace(run, cfg=configs[j]).classifier(weights[j])
+    clf.save(out / "model.npz")
+    metrics["best"]["model"] = {"seed": seeds[0], "fold": len(run.encoded), "file": "model.npz"}
     metrics.update(labels=run.labels, coverage=run.coverage, cluster=cfg.cluster.address,
                    seconds=time.perf_counter() - t_start)
     atomic_write_json(out / "metrics.json", metrics)
-    return ClassifierRun(out, None, metrics)
+    return ClassifierRun(out, clf, metrics)
 
 
 def run_tasks(client, fn, args_list, shared) -> list:
@@ -122,7 +130,8 @@ class _NeverStop:
 
 def train_task(cfg, fold, shared) -> dict:
     """Train fold `fold` as cfg says (one grid point, one seed) on the shared table and encoded folds;
-    its scores: test (or held-out fold) accuracy and macro-F1, best dev accuracy and epoch."""
+    its scores: test (or held-out fold) accuracy and macro-F1, best dev accuracy and epoch; and its weights
+    (`params`, the kept ones: the best epoch's under early stopping)."""
     from ..library import quiet_unless
     from .train import _evaluate, _Run, _State, _train_fold
     from .threads import blas_threads
@@ -136,7 +145,7 @@ def train_task(cfg, fold, shared) -> dict:
     has_dev = dev is not None and len(dev) > 0
     return {"accuracy": report["accuracy"] if report else None, "macro_f1": report["macro_f1"] if report else None,
             "dev_accuracy": st.best_acc if has_dev else None, "best_epoch": st.best_epoch,
-            "epochs": len(st.train_loss)}
+            "epochs": len(st.train_loss), "params": clf.params}
 
 
 def summarize(points, jobs, results, seeds, folds) -> dict:
