@@ -87,8 +87,9 @@ class ClusterConfig:
     # per worker thread of the cluster. The vectors depend on the shard count, not on which worker ran what.
     shards: int = 0
     # Stage one: words of each shard per round. A round lists the slices' pairs and trains them in `shards`
-    # sub-rounds, each worker on rows no other touches (pipeline/embeddings/distributed.py). Bounds the pairs held
-    # in memory (about 40 bytes per word) and is the unit of a Ctrl-C checkpoint; the vectors depend on it.
+    # sub-rounds, each worker on rows no other touches (pipeline/embeddings/distributed.py). Bounds the pairs
+    # held in memory (31 bytes a word on en-mixed; 16 x window bytes a word while listed) and is the unit of a
+    # Ctrl-C checkpoint; the vectors depend on it.
     sync_words: int = 200_000
 
     def validate(self, at):
