@@ -387,9 +387,9 @@ def test_nan_loss_stops_with_advice_and_keeps_best(tmp_path, monkeypatch, capsys
 
 
 def test_lr_decay_and_refit_on_train_plus_dev(tmp_path, monkeypatch):
-    """train.lr_decay: epoch e trains with lr * decay**e (history.csv's lr column); train.refit: after the
-    selection on dev, a second model sees every train + dev sentence once per chosen epoch, and it is the
-    one saved (its predictions differ from the selected weights')."""
+    """train.lr_decay: epoch e trains with lr * decay**e (history.csv's lr column); train.refit (the default):
+    after the selection on dev, a second model sees every train + dev sentence once per chosen epoch, and it
+    is the one saved (other bytes than the selected weights of train.refit=false)."""
     from pipeline.classifier import train as train_mod
     seen = []
     real = train_mod._train_batch
@@ -399,7 +399,9 @@ def test_lr_decay_and_refit_on_train_plus_dev(tmp_path, monkeypatch):
         return real(run, st, data, idx)
 
     monkeypatch.setattr(train_mod, "_train_batch", counting)
-    assert tiny_run(tmp_path, extra=("--set", "train.lr_decay=0.5", "--set", "train.lr=0.02")) == 0
+    assert tiny_run(tmp_path, extra=("--set", "train.lr_decay=0.5", "--set", "train.lr=0.02",
+                                     "--set", "train.refit=false")) == 0
+    assert len(dict.fromkeys(s for s, _ in seen)) == 1      # no refit: the selection's weights are kept
     rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
     lr_col = rows[0].split(",").index("lr")
     assert [float(r.split(",")[lr_col]) for r in rows[1:]] == pytest.approx([0.02 * 0.5 ** e for e in range(4)])

@@ -376,8 +376,9 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
     st.epoch_seconds = 0.0
     progress.say(msg)
     if stop_now:
+        kept = f"refitting on train + dev for {st.best_epoch} epochs" if tc.refit else "its weights are kept"
         progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
-                     f"{st.best_epoch} ({st.best_acc:.4f}), its weights are kept")
+                     f"{st.best_epoch} ({st.best_acc:.4f}), {kept}")
     return stop_now
 
 
