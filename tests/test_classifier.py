@@ -119,7 +119,7 @@ def tiny_problem(rng, V=7, D=3, B=4, T=5, C=3, dtype=np.float64):
 
 
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "meanmax"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "meanmax", "attention"])
 def test_gradients_whole_model(cell, pooling):
     """Central differences in float64 through projection, 2 bidirectional layers, pooling, dropout."""
     rng = np.random.default_rng(0)
@@ -349,7 +349,8 @@ def test_predict_missing_model_exits_2(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("settings", [("model.dropout=0.3",),
-                                      ("model.word_dropout=0.2", "model.pooling=meanmax", "train.average=0.9")])
+                                      ("model.word_dropout=0.2", "model.pooling=meanmax", "train.average=0.9"),
+                                      ("train.refit=true", "train.lr_decay=0.8", "train.patience=0")])
 def test_interrupt_then_resume_gives_the_same_model(tmp_path, monkeypatch, settings):
     """SIGINT mid-epoch (sent by the run itself after its 11th batch: the test hook of signals.py) saves a
     checkpoint (exit 130); --resume ends with the bytes of an uninterrupted run (the word-dropout draws and
@@ -383,6 +384,41 @@ def test_nan_loss_stops_with_advice_and_keeps_best(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lower train.lr" in err[0] and "best weights" in err[0]
     assert (tmp_path / "run" / "model.npz").is_file()
+
+
+def test_lr_decay_and_refit_on_train_plus_dev(tmp_path, monkeypatch):
+    """train.lr_decay: epoch e trains with lr * decay**e (history.csv's lr column); train.refit (the default):
+    after the selection on dev, a second model sees every train + dev sentence once per chosen epoch, and it
+    is the one saved (other bytes than the selected weights of train.refit=false)."""
+    from pipeline.classifier import train as train_mod
+    seen = []
+    real = train_mod._train_batch
+
+    def counting(run, st, data, idx):
+        seen.append((id(st), len(data)))
+        return real(run, st, data, idx)
+
+    monkeypatch.setattr(train_mod, "_train_batch", counting)
+    assert tiny_run(tmp_path, extra=("--set", "train.lr_decay=0.5", "--set", "train.lr=0.02",
+                                     "--set", "train.refit=false")) == 0
+    assert len(dict.fromkeys(s for s, _ in seen)) == 1      # no refit: the selection's weights are kept
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    lr_col = rows[0].split(",").index("lr")
+    assert [float(r.split(",")[lr_col]) for r in rows[1:]] == pytest.approx([0.02 * 0.5 ** e for e in range(4)])
+    plain = (tmp_path / "run" / "model.npz").read_bytes()
+    seen.clear()
+    assert tiny_run(tmp_path, extra=("--set", "train.lr_decay=0.5", "--set", "train.lr=0.02",
+                                     "--set", "train.refit=true")) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    states = list(dict.fromkeys(s for s, _ in seen))
+    assert len(states) == 2                                    # selection, then the refit
+    selection = [n for s, n in seen if s == states[0]]
+    refit = [n for s, n in seen if s == states[1]]
+    n_train = selection[0]
+    assert n_train < 60 and refit[0] == 60                     # the refit reads train + dev: all 60 sentences
+    batches_per_epoch = -(-60 // 8)
+    assert len(refit) == metrics["best_epoch"] * batches_per_epoch
+    assert (tmp_path / "run" / "model.npz").read_bytes() != plain
 
 
 def test_word_dropout_zeroes_real_tokens_only():

@@ -17,8 +17,9 @@ The parameters are the options of configs/rnn.yaml by their own names (model.*, 
 max_words; `vectors` is vectors.path or a KeyedVectors object; `tokenizer` None takes the vectors' own:
 the object's, or the config.yaml saved beside the file) or a Dask future of a KeyedVectors (below), plus `validation_fraction` (data.dev_fraction:
 the stratified share of the fit data held out for early stopping on dev accuracy; 0 trains on all and
-keeps the last weights), `output_dir` (write the run directory there, as train-rnn does; None: nothing is
-written) and `verbose`. `fit` runs `library.train_rnn`, the call `pipeline train-rnn` makes: the same
+keeps the last weights; with `refit`, the default, that share only chooses the epoch count and the model
+is then trained again on all of the fit data), `output_dir` (write the run directory there, as train-rnn
+does; None: nothing is written) and `verbose`. `fit` runs `library.train_rnn`, the call `pipeline train-rnn` makes: the same
 settings and seed (`seed` is train.seed and data.seed) give the same model.npz, byte for byte.
 
 On a Dask cluster, scikit-learn's searches run their fits as tasks through joblib's Dask backend; send the
@@ -62,7 +63,8 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, vectors="runs/embeddings/vectors.bin", *, cell="gru", activation="tanh", hidden_size=64,
                  layers=1, bidirectional=True, pooling="meanmax", projection=0, dropout=0.5, word_dropout=0.0,
                  bptt_steps=0, forget_bias=1.0, optimizer="adam", lr=0.004, momentum=0.9, weight_decay=0.0,
-                 clip_norm=5.0, batch_size=32, epochs=16, patience=4, average=0.998, validation_fraction=0.1, seed=1,
+                 clip_norm=5.0, batch_size=32, epochs=16, patience=4, average=0.998, lr_decay=1.0, refit=True,
+                 validation_fraction=0.1, seed=1,
                  workers=0, unk="mean",
                  max_words=None, vectors_binary="auto", tokenizer=None, output_dir=None, verbose=0):
         self.vectors = vectors
@@ -86,6 +88,8 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.patience = patience
         self.average = average
+        self.lr_decay = lr_decay
+        self.refit = refit
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.workers = workers

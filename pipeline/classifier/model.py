@@ -6,13 +6,16 @@
                                        run by recurrence.py);
                                        layer l+1 reads layer l's states, both directions concatenated (2H)
     r   = pool(h_1..h_L)               last / mean / max over the real steps, or meanmax = [mean; max]
-                                       (2H), per direction, concatenated
+                                       (2H), or attention: sum_t a_t h_t, a = softmax_t(u . h_t) over
+                                       the real steps (u trainable, one per direction, zero at the start:
+                                       the mean), per direction, concatenated
     r  <- r * mask / (1 - p)           inverted dropout, training only
     logits = V r + c,  p = softmax(logits),  loss = mean cross-entropy
 
 Parameters are a dict of named arrays (float32 for training; float64 works too, for gradient checks):
 `P`; per layer l and direction d in (fwd, bwd): `l{l}.{d}.W` (G, D_in), `l{l}.{d}.U` (G, H), `l{l}.{d}.b`
-(G,), and for the GRU `l{l}.{d}.b_h` (G,), with G = H, 4H or 3H; then `V` (C, H_r) and `c` (C,). The
+(G,), and for the GRU `l{l}.{d}.b_h` (G,), with G = H, 4H or 3H; with attention pooling `attn.{d}` (H,);
+then `V` (C, H_r) and `c` (C,). The
 table gets no gradient and is never written (the driver marks it read-only).
 
 Inference with fixed parameters (Predictor) is in predict.py, the model file in modelfile.py, the thread
@@ -74,6 +77,9 @@ def init_params(mc, D: int, C: int, seed: int, dtype=np.float32) -> dict:
             if mc.cell == "gru":
                 params[pre + "b_h"] = np.zeros(G * H)
         d_in = H * len(directions(mc))
+    if mc.pooling == "attention":
+        for d in directions(mc):
+            params[f"attn.{d}"] = np.zeros(mc.hidden_size)   # uniform weights at the start: mean pooling
     params["V"] = _glorot(rng, C, pooled_size(mc))
     params["c"] = np.zeros(C)
     return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
@@ -113,10 +119,38 @@ def _cell_backward(mc, params, grads, pre, dX, dH_out, H_out, cache, X, lengths,
                         _weights(params, pre, X.dtype), cells.get(mc.cell, mc.activation), reverse, mc.bptt_steps)
 
 
-def _pool_forward(mc, H_out, lengths, reverse):
-    """R (B, H) of one direction's states ((B, 2H) = [mean, max] for meanmax) and the argmax cache (max
-    and meanmax pooling only)."""
+def _real_steps(H_out, lengths):
+    """(B, T) bool: step t of sentence b is a real token (the padded steps of H_out are never written)."""
+    return np.arange(H_out.shape[1])[None, :] < lengths[:, None]
+
+
+def _attention_forward(H_out, lengths, u):
+    """R (B, H) = sum_t a_t h_t with a = softmax over the real steps of h_t . u; returns R and (a, the
+    states with padded steps zeroed) for the backward."""
+    real = _real_steps(H_out, lengths)
+    Hm = np.where(real[:, :, None], H_out, 0).astype(H_out.dtype)
+    scores = np.where(real, Hm @ u, -np.inf)
+    a = np.exp(scores - scores.max(axis=1, keepdims=True))
+    a /= a.sum(axis=1, keepdims=True)
+    a = a.astype(H_out.dtype)
+    return np.einsum("bt,bth->bh", a, Hm), (a, Hm)
+
+
+def _attention_backward(dH_out, du, dR, cache, u):
+    """dH_out += dL/dh_t = a_t dR + a_t (dR . h_t - dR . R) u; du += sum_bt a_t (dR . h_t - dR . R) h_t."""
+    a, Hm = cache
+    g = np.einsum("bh,bth->bt", dR, Hm)                      # dR . h_t
+    ds = a * (g - (a * g).sum(axis=1, keepdims=True))        # softmax backward; 0 on padded steps (a = 0)
+    dH_out += a[:, :, None] * dR[:, None, :] + ds[:, :, None] * u[None, None, :]
+    du += np.einsum("bt,bth->h", ds, Hm)
+
+
+def _pool_forward(mc, H_out, lengths, reverse, u=None):
+    """R (B, H) of one direction's states ((B, 2H) = [mean, max] for meanmax) and the pooling's cache (the
+    argmax for max and meanmax, the weights for attention, whose vector is `u`)."""
     B, _, H = H_out.shape
+    if mc.pooling == "attention":
+        return _attention_forward(H_out, lengths, u)
     if mc.pooling == "last":
         R = np.empty((B, H), H_out.dtype)
         kernels.pool_last_forward(R, H_out, lengths, reverse)
@@ -178,7 +212,8 @@ def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=T
                     for d in directions(mc)]
         layers.append((X, outs))
         X = outs[0][0] if len(outs) == 1 else np.concatenate([o[0] for o in outs], axis=2)  # (B, T, 2H)
-    pooled = [_pool_forward(mc, H_out, lengths, d == "bwd") for (H_out, _), d in zip(layers[-1][1], directions(mc))]
+    pooled = [_pool_forward(mc, H_out, lengths, d == "bwd", params.get(f"attn.{d}"))
+              for (H_out, _), d in zip(layers[-1][1], directions(mc))]
     R = pooled[0][0] if len(pooled) == 1 else np.concatenate([p[0] for p in pooled], axis=1)  # (B, H_r)
     if train and mc.dropout > 0:
         if mask is None:
@@ -207,8 +242,12 @@ def backward(params, mc, cache, dlogits) -> dict:
     dHs = []
     for k, ((H_out, _), d) in enumerate(zip(last_outs, dirs)):
         dH = np.zeros_like(H_out)
-        _pool_backward(mc, dH, np.ascontiguousarray(dR[:, k * Hp:(k + 1) * Hp]), lengths, cache["pooled"][k][1],
-                       d == "bwd")
+        if mc.pooling == "attention":
+            _attention_backward(dH, grads[f"attn.{d}"], dR[:, k * Hp:(k + 1) * Hp], cache["pooled"][k][1],
+                                params[f"attn.{d}"])
+        else:
+            _pool_backward(mc, dH, np.ascontiguousarray(dR[:, k * Hp:(k + 1) * Hp]), lengths,
+                           cache["pooled"][k][1], d == "bwd")
         dHs.append(dH)
     for layer in range(mc.layers - 1, -1, -1):
         X, outs = cache["layers"][layer]

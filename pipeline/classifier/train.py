@@ -45,7 +45,7 @@ from ..rundir import clear_outputs
 from ..signals import StopFlag
 from ..text import Tokenizer
 from ..vectors import load_vectors, saved_tokenizer
-from .data import Encoder, batch_order, build_table, drop_words, load_splits, make_batch
+from .data import Encoded, Encoder, batch_order, build_table, drop_words, load_splits, make_batch
 from .metrics import accuracy, classification_report, log_loss, mean_std
 from .model import forward, init_params, loss_and_grads
 from .optim import clip_global_norm, make_optimizer
@@ -264,6 +264,7 @@ def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
     with progress.bar(total=len(train) * tc.epochs, unit="seq", desc=desc) as pbar:
         pbar.update(st.epoch * len(train))
         while st.epoch < tc.epochs:
+            st.opt.lr = tc.lr * tc.lr_decay ** st.epoch
             order = batch_order(train.lengths, tc.batch_size, np.random.default_rng([tc.seed, st.fold, st.epoch]))
             pbar.update(sum(len(b) for b in order[:st.batch]))
             t0 = time.perf_counter()
@@ -283,7 +284,34 @@ def _train_fold(run: _Run, st: _State, train, dev, stop) -> Classifier:
                 st.save(run.ckpt)
     if st.best is None:                        # no dev set: the last weights (averaged, with train.average)
         st.best, st.best_epoch = {k: v.copy() for k, v in st.weights(tc.average).items()}, st.epoch
+    elif tc.refit:
+        return _refit(run, st, train, dev, stop)
     return run.classifier(st.best)
+
+
+def _refit(run: _Run, st: _State, train, dev, stop) -> Classifier:
+    """train.refit: the fold's model trained again from its initial weights on train + dev for the epoch
+    count early stopping chose (st.best_epoch), with the same lr schedule and averaging; its last (averaged)
+    weights are returned. No checkpoint is written here: a stop request raises Interrupted and --resume
+    continues from the selection phase's last epoch checkpoint, which replays to the same refit."""
+    tc = run.cfg.train
+    both = Encoded(np.concatenate([train.ids, dev.ids]),
+                   np.concatenate([train.offsets, dev.offsets[1:] + train.offsets[-1]]),
+                   np.concatenate([train.y, dev.y]))
+    rs = _State(run, st.fold)                  # the same initial weights and dropout stream as the selection
+    t0 = time.perf_counter()
+    for epoch in range(st.best_epoch):
+        rs.epoch, rs.batch, rs.loss_sum, rs.loss_n = epoch, 0, 0.0, 0
+        rs.opt.lr = tc.lr * tc.lr_decay ** epoch
+        for idx in batch_order(both.lengths, tc.batch_size, np.random.default_rng([tc.seed, st.fold, epoch])):
+            _train_batch(run, rs, both, idx)
+            if stop.safe_point():
+                raise run.ckpt.interrupted()
+        progress.say(f"refit on train + dev, epoch {epoch + 1}/{st.best_epoch}: train loss "
+                     f"{rs.loss_sum / max(rs.loss_n, 1):.4f}")
+    st.seqs += rs.seqs
+    st.seconds += time.perf_counter() - t0
+    return run.classifier(rs.weights(tc.average))
 
 
 def _train_batch(run: _Run, st: _State, train, idx) -> int:
@@ -348,8 +376,9 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
     st.epoch_seconds = 0.0
     progress.say(msg)
     if stop_now:
+        kept = f"refitting on train + dev for {st.best_epoch} epochs" if tc.refit else "its weights are kept"
         progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
-                     f"{st.best_epoch} ({st.best_acc:.4f}), its weights are kept")
+                     f"{st.best_epoch} ({st.best_acc:.4f}), {kept}")
     return stop_now
 
 
