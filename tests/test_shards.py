@@ -129,7 +129,7 @@ def test_pairs_are_grouped_by_bucket_and_each_trained_once_on_rows_no_other_task
     """list_pairs groups a slice's pairs by (center bucket, context bucket), in corpus order within a group; over
     the K sub-rounds of the rotation each (context bucket, center bucket) block is trained exactly once, and the
     K tasks of a sub-round hold disjoint W_in and W_out blocks."""
-    from pipeline.embeddings.distributed import bucket_plan, list_pairs
+    from pipeline.embeddings.distributed import bucket_plan, in_block, list_pairs
     from pipeline.embeddings.kernels import draw_slice_pairs
     rng = np.random.default_rng(0)
     V, K = 40, 3
@@ -149,9 +149,10 @@ def test_pairs_are_grouped_by_bucket_and_each_trained_once_on_rows_no_other_task
             assert np.array_equal(o_local[offsets[j]:offsets[j + 1]], plan.local[center[sel]])
             seen.append(int(sel.sum()))
     assert sum(seen) == len(ctx)
-    held = [[(b, (b - s) % K) for b in range(K)] for s in range(K)]      # (W_out block, W_in block) per task
-    assert all(len({o for o, _ in sub}) == K and len({i for _, i in sub}) == K for sub in held)
-    assert sorted(x for sub in held for x in sub) == [(b, j) for b in range(K) for j in range(K)]
+    for n in (1, 2, 3, 5):                                # the rotation _train_round follows
+        held = [[(b, in_block(b, s, n)) for b in range(n)] for s in range(n)]   # (W_out, W_in) block per task
+        assert all(len({o for o, _ in sub}) == n and len({i for _, i in sub}) == n for sub in held)
+        assert sorted(x for sub in held for x in sub) == [(b, j) for b in range(n) for j in range(n)]
 
 
 @pytest.mark.parametrize("schedule", ["linear", "gensim"])

@@ -318,7 +318,7 @@ def _train_round(run: _ClusterRun, st: _State, tag: str) -> int:
     stats = []
     for s in range(K):
         for b in range(K):
-            j = (b - s) % K                       # the W_in block bucket b's task holds in sub-round s
+            j = in_block(b, s, K)
             kill = run.kill_marker if (e, r, s, b) == (0, run.steps // 2, 0, 0) else None
             t = client.submit(train_block, out[b], inn[j], j, *sent["tables"][b], tc.negative, alphas[s],
                               alphas[s + 1], task_seed(_NOISE, tc.seed, e, r, s, b), kill,
@@ -356,6 +356,12 @@ def _train_round(run: _ClusterRun, st: _State, tag: str) -> int:
     return words
 
 
+def in_block(b: int, s: int, K: int) -> int:
+    """The W_in block that bucket b's task holds in sub-round s (it always holds W_out block b): over the K
+    sub-rounds each task meets every W_in block once, and the K tasks of a sub-round hold K different ones."""
+    return (b - s) % K
+
+
 def round_alphas(tc, epoch: int, done: int, words: int, N: int, workers: int, K: int) -> list:
     """The learning rates at the K + 1 edges of a round's sub-rounds: the one-process schedule (train._alpha) at
     `done` words of the epoch, plus each sub-round's 1/K of the round's `words` (over all shards)."""
@@ -380,7 +386,7 @@ def list_pairs(shard, keep_threshold, bucket, local, s_lo, s_hi, window, shrink_
                                       np.uint64(rng_state))
     key = bucket[center].astype(np.int64) * K + bucket[ctx]
     order = np.argsort(key, kind="stable")
-    cuts = np.concatenate(([0], np.cumsum(np.bincount(key, minlength=K * K)))).reshape(-1)
+    cuts = np.concatenate(([0], np.cumsum(np.bincount(key, minlength=K * K))))
     ctx_local, center_local = local[ctx[order]], local[center[order]]
     groups = []
     for b in range(K):
