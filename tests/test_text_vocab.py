@@ -133,3 +133,59 @@ def test_truncated_gzip_is_reported(tmp_path):
     p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
     with pytest.raises(UserError, match="truncated"):
         list(iter_lines([p]))
+
+
+# ----------------------------------------------------------------------------- white-space fast path (wordids.py)
+
+def _encoded(path, tokenizer, fast, monkeypatch, min_count=1, max_len=10000):
+    from pipeline.embeddings import corpus
+    monkeypatch.setattr(corpus, "FAST_SPLIT", fast)
+    enc = encode_corpus(CorpusConfig(paths=(str(path),), cache_dir=None, max_sentence_length=max_len), tokenizer,
+                        VocabConfig(min_count=min_count))
+    out = (np.array(enc.tokens), enc.offsets.copy(), enc.vocab.words, list(enc.vocab.counts), enc.corpus_words,
+           enc.lines)
+    enc.close()
+    return out
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_whitespace_kernel_equals_str_split(tmp_path, monkeypatch, lowercase):
+    """The Numba reader gives the tokens, sentences, vocabulary and counts that str.split() and a dict give, on
+    text with every kind of white space str.split() knows, empty and long lines, and non-ASCII words."""
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != "\n"]
+    rng = np.random.default_rng(0)
+    words = ["Der", "Straße", "naïve", "ÉTÉ", "日本語", "a", "bb", "Ünïcödé", "x" * 40, "ǅ", "İ", "e\u0301"]
+    lines = []
+    for n in range(400):
+        k = int(rng.integers(0, 30)) if n % 17 else 57         # some lines longer than max_sentence_length
+        toks = [words[int(i)] + (str(int(i) % 3) if n % 5 == 0 else "") for i in rng.integers(0, len(words), k)]
+        seps = [spaces[int(i)] * int(rng.integers(1, 3)) for i in rng.integers(0, len(spaces), k + 1)]
+        lines.append("".join(s + t for s, t in zip(seps, toks)) + (seps[-1] if n % 3 else ""))
+    text = "\n".join(lines) + "\n\n"
+    (tmp_path / "c.txt").write_text(text, encoding="utf-8")
+    tok = Tokenizer(lowercase=lowercase)
+    fast = _encoded(tmp_path / "c.txt", tok, True, monkeypatch, max_len=25)
+    slow = _encoded(tmp_path / "c.txt", tok, False, monkeypatch, max_len=25)
+    for a, b in zip(fast, slow):
+        assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+    assert len(fast[2]) > 20 and fast[4] > 5000           # the text really held those words
+
+
+def test_whitespace_kernel_grows_its_table(tmp_path, monkeypatch):
+    """More distinct words than the first table holds (it starts at 32,768 words): every id survives the
+    rehashes, and each word keeps its count."""
+    n = 100_000
+    (tmp_path / "many.txt").write_text("\n".join(f"w{i} w{i % 7} shared" for i in range(n)), encoding="utf-8")
+    tokens, offsets, words, counts, corpus_words, lines = _encoded(tmp_path / "many.txt", Tokenizer(), True,
+                                                                    monkeypatch)
+    assert corpus_words == 3 * n and lines == n and len(words) == n + 1
+    got = dict(zip(words, counts))
+    assert got["shared"] == n and got["w3"] == 1 + len(range(3, n, 7)) and got["w99999"] == 1
+    assert np.array_equal(offsets, np.arange(0, 3 * n + 1, 3))
+
+
+def test_unicode_spaces_are_str_splits():
+    from pipeline.embeddings.wordids import UNICODE_SPACES
+    beyond_ascii = {chr(c) for c in range(128, 0x110000) if chr(c).isspace()}
+    assert {c for c in beyond_ascii if UNICODE_SPACES.fullmatch(c)} == beyond_ascii
+    assert not any(UNICODE_SPACES.fullmatch(chr(c)) for c in range(128, 0x3100) if not chr(c).isspace())
