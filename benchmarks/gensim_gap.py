@@ -128,7 +128,7 @@ def main(argv=None):
 
     import yaml
     from pipeline.config import EmbeddingsConfig, load_config, to_dict
-    from pipeline.embeddings.compare import gensim_arguments, prepare_plain_corpus
+    from compare_gensim import gensim_arguments, prepare_plain_corpus      # benchmarks/ is sys.path[0]
     sets = [*args.set, f"train.workers={args.workers}"]
     cfg = load_config(EmbeddingsConfig, BASE_CONFIG, [*sets, "corpus.cache_dir=data/cache"])
     cache = ROOT / "data" / "cache"

@@ -90,6 +90,9 @@ def test_training_is_deterministic_whatever_the_cluster(reference, tmp_path, cap
     assert m["loss"][1] < m["loss"][0] and m["cluster"]["shards"] == 2 and m["cluster"]["reruns"] == 0
     assert m["cluster"]["rounds_per_epoch"] == 5 and sum(m["cluster"]["shard_words"]) == m["trained_words"]
     assert all(b > 0 for b in m["cluster"]["model_bytes_per_epoch"] + m["cluster"]["pair_bytes_per_epoch"])
+    V = m["vocab_size"]       # every epoch sends each worker the sub-sampling, bucket and noise tables (>= 8V bytes)
+    assert all(b >= 8 * V * m["cluster"]["workers"] for b in m["cluster"]["table_bytes_per_epoch"])
+    assert len(m["cluster"]["table_bytes_per_epoch"]) == len(m["cluster"]["model_bytes_per_epoch"])
     kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
     assert len(kv) == m["vocab_size"] and np.isfinite(kv.vectors).all()
     capsys.readouterr()

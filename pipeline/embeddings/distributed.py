@@ -135,10 +135,10 @@ class _ClusterRun:
     token: str                        # task keys' prefix, unique to this run
     reruns: RerunCounter
     kill_marker: str | None           # tests only (cluster.TEST_KILL_HOOK)
-    log: dict = field(default_factory=lambda: {"seconds": [], "model_bytes": [], "pair_bytes": [],
+    log: dict = field(default_factory=lambda: {"seconds": [], "model_bytes": [], "pair_bytes": [], "table_bytes": [],
                                                "reruns": [], "setup_bytes": 0, "read_seconds": 0.0})
     epoch_start: tuple | None = None  # (time, re-runs) when this process started the current epoch
-    epoch_bytes: list = field(default_factory=lambda: [0, 0])   # model blocks, pairs moved this epoch
+    epoch_bytes: list = field(default_factory=lambda: [0, 0, 0])   # model blocks, pairs, tables moved this epoch
     round_retries: int = 0            # rounds run again from the driver's copy after a lost worker
     # The epoch being trained: its buckets and each bucket's noise table (noise_prob, noise_index), and the futures
     # of what every worker holds of them (keep, plan, tables)
@@ -252,6 +252,7 @@ def _log_epoch(run: _ClusterRun) -> None:
     log["seconds"].append(time.perf_counter() - run.epoch_start[0])
     log["model_bytes"].append(run.epoch_bytes[0])
     log["pair_bytes"].append(run.epoch_bytes[1])
+    log["table_bytes"].append(run.epoch_bytes[2])
     log["reruns"].append(None if total is None else total - run.epoch_start[1])
     if log["reruns"][-1]:
         print(f"cluster: {log['reruns'][-1]} tasks re-run in epoch {len(log['reruns'])} of this process (a worker "
@@ -267,7 +268,9 @@ def _send_tables(run: _ClusterRun, st: _State) -> None:
         for rows in run.plan.rows:
             p = run.noise[rows]
             run.tables.append(alias_table(p / p.sum()) if len(rows) else (np.ones(1), np.zeros(1, np.int32)))
-    flat = broadcast(run.client, run.keep, run.plan.bucket, run.plan.local, *[a for t in run.tables for a in t])
+    arrays = [run.keep, run.plan.bucket, run.plan.local, *[a for t in run.tables for a in t]]
+    flat = broadcast(run.client, *arrays)
+    run.epoch_bytes[2] += sum(a.nbytes for a in arrays) * len(worker_threads(run.client))    # one copy per worker
     run.sent = {"keep": flat[0], "plan": flat[1:3], "tables": [tuple(flat[3 + 2 * b:5 + 2 * b]) for b in range(run.K)]}
 
 
@@ -278,7 +281,7 @@ def _round(run: _ClusterRun, st: _State) -> int:
     from distributed.client import FutureCancelledError
     e, r = st.epoch, st.chunk
     if r == 0 or run.epoch_start is None:
-        run.epoch_start, run.epoch_bytes[:] = (time.perf_counter(), run.reruns.total()), [0, 0]
+        run.epoch_start, run.epoch_bytes[:] = (time.perf_counter(), run.reruns.total()), [0, 0, 0]
     if run.sent is None or run.plan_epoch != e:
         _send_tables(run, st)
     for attempt in range(1, ROUND_ATTEMPTS + 1):
@@ -422,5 +425,6 @@ def _cluster_metrics(run: _ClusterRun) -> dict:
             "shard_words": [int(n) for n in run.corpus.shard_tokens],
             "seconds_per_epoch": log["seconds"], "read_seconds": log["read_seconds"],
             "model_bytes_per_epoch": log["model_bytes"], "pair_bytes_per_epoch": log["pair_bytes"],
+            "table_bytes_per_epoch": log["table_bytes"],
             "setup_bytes": log["setup_bytes"], "round_retries": run.round_retries,
             "reruns": sum(reruns) if len(reruns) == len(log["reruns"]) else None, "reruns_per_epoch": log["reruns"]}
