@@ -202,6 +202,27 @@ class RerunCounter:
             self.client.unregister_scheduler_plugin(self.name)
 
 
+def retry_lost(step, attempts: int, what: str, again: str, before_retry=None, resume_hint: str = ""):
+    """step(attempt) for attempt = 1, 2, ... until it ends without FutureCancelledError / KilledWorker: a worker
+    was lost and Dask could not recover data it held (e.g. what the driver scattered: the scheduler's memory
+    manager keeps few copies of it). Before each retry one line on stderr names `what` and says `again` (what
+    happens now; a str, or a function giving it then), and before_retry() runs (send the lost data again). After
+    `attempts` failures: UserError."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+    for attempt in range(1, attempts + 1):
+        try:
+            return step(attempt)
+        except (FutureCancelledError, KilledWorker) as exc:
+            if attempt == attempts:
+                raise UserError(f"{what} failed {attempt} times on the cluster ({exc}); check the workers' logs "
+                                f"(memory, crashes) and run again{resume_hint}") from None
+            print(f"cluster: {what}: a worker was lost and Dask could not recover its data ({type(exc).__name__}); "
+                  f"{again() if callable(again) else again}", file=sys.stderr)
+            if before_retry is not None:
+                before_retry()
+
+
 def kill_hook(marker) -> None:
     """Tests only: when `marker` names an existing file, delete it and end this worker process at once, as a
     crashed machine would (the first task to get here; later ones find no file)."""

@@ -156,3 +156,48 @@ def test_bad_grid_or_seeds_is_one_line(tmp_path, capsys, setting, message):
     assert tiny_run(tmp_path, extra=["--set", setting]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_worker_killed_during_a_search_loses_no_model(cluster, tmp_path, monkeypatch):
+    """The first model task ends its own worker process, as a crashed machine would: the search still trains
+    every model once and its metrics are those of the same search in one process. Last in the module: the
+    nanny restarts the worker."""
+    from pipeline.cluster import TEST_KILL_HOOK
+    grid = ["--set", "grid.model.hidden_size=[4, 8]"]
+    one = search_run(tmp_path, "one", *grid)
+    marker = tmp_path / "kill-once"
+    marker.touch()
+    monkeypatch.setenv(TEST_KILL_HOOK, str(marker))
+    killed = search_run(tmp_path, "killed", *grid, "--set", f"cluster.address={cluster[0]}")
+    assert not marker.exists()                             # the hook fired
+    assert killed["points"] == one["points"] and killed["best"] == one["best"]
+
+
+def test_lost_shared_data_sends_the_untrained_models_again(monkeypatch, capsys):
+    """When Dask cannot recover the scattered table (it died with a worker), run_tasks sends again only the models
+    not trained yet, says so on stderr, and gives up with one line after TASK_ATTEMPTS tries."""
+    from distributed.client import FutureCancelledError
+
+    from pipeline.classifier import search
+    from pipeline.errors import UserError
+    calls = []
+
+    def flaky(client, fn, args_list, shared, todo, results, pbar, fail_times=1):
+        calls.append(list(todo))
+        for i in todo[:2]:                        # two models end, then the shared data is lost
+            results[i] = fn(*args_list[i], shared)
+        if len(calls) <= fail_times:
+            raise FutureCancelledError("rnn-task-x", "lost")
+        for i in todo[2:]:
+            results[i] = fn(*args_list[i], shared)
+
+    monkeypatch.setattr(search, "_submit_and_collect", flaky)
+    square = lambda x, shared: x * x                # noqa: E731
+    assert search.run_tasks(object(), square, [(i,) for i in range(5)], {}) == [0, 1, 4, 9, 16]
+    assert calls == [[0, 1, 2, 3, 4], [2, 3, 4]]
+    assert "the 3 models not trained yet are sent again" in capsys.readouterr().err
+    calls.clear()
+    monkeypatch.setattr(search, "_submit_and_collect",
+                        lambda *a: flaky(*a, fail_times=search.TASK_ATTEMPTS))
+    with pytest.raises(UserError, match=f"failed {search.TASK_ATTEMPTS} times on the cluster"):
+        search.run_tasks(object(), square, [(i,) for i in range(9)], {})

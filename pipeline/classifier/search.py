@@ -25,16 +25,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import time
 import uuid
 from pathlib import Path
 
 from .. import progress
 from ..atomicio import atomic_write_json
+from ..cluster import TEST_KILL_HOOK
 from ..config import RNNConfig, from_dict, save_config, to_dict
 from ..errors import UserError
 from ..signals import StopFlag
 from .metrics import mean_std
+
+TASK_ATTEMPTS = 3   # times the not-yet-trained models are sent again when a lost worker took the shared data along
 
 
 def grid_points(grid: dict) -> list[dict]:
@@ -100,18 +104,31 @@ def run_tasks(client, fn, args_list, shared) -> list:
                 results[i] = fn(*args, shared)
                 pbar.update(1)
             return results
-        from dask.distributed import as_completed
+        from ..cluster import retry_lost
+        shared = {**shared, "kill_marker": os.environ.get(TEST_KILL_HOOK)}       # tests only (cluster.kill_hook)
 
-        from ..cluster import broadcast
-        [shared_future] = broadcast(client, shared)
-        token = uuid.uuid4().hex[:12]
-        futures = [client.submit(fn, *args, shared_future, key=f"rnn-task-{token}-{i}", pure=False)
-                   for i, args in enumerate(args_list)]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for future, result in as_completed(futures, with_results=True):
-            results[index[future.key]] = result
-            pbar.update(1)
+        def send(attempt):
+            _submit_and_collect(client, fn, args_list, shared, [i for i, r in enumerate(results) if r is None],
+                                results, pbar)
+        retry_lost(send, TASK_ATTEMPTS, "the search",
+                   lambda: f"the {sum(r is None for r in results)} models not trained yet are sent again")
     return results
+
+
+def _submit_and_collect(client, fn, args_list, shared, todo, results, pbar) -> None:
+    """One Dask task per index in `todo`, `shared` scattered once to every worker; results[i] as each ends. Dask
+    runs a task again elsewhere when its worker dies; when the scattered data died with it (the scheduler's
+    memory manager keeps few copies), the futures fail and run_tasks sends everything not done again."""
+    from dask.distributed import as_completed
+
+    from ..cluster import broadcast
+    [shared_future] = broadcast(client, shared)
+    token = uuid.uuid4().hex[:12]
+    futures = [client.submit(fn, *args_list[i], shared_future, key=f"rnn-task-{token}-{i}", pure=False) for i in todo]
+    index = {f.key: i for i, f in zip(todo, futures)}
+    for future, result in as_completed(futures, with_results=True):
+        results[index[future.key]] = result
+        pbar.update(1)
 
 
 class _NoCheckpoint:
@@ -132,9 +149,11 @@ def train_task(cfg, fold, shared) -> dict:
     """Train fold `fold` as cfg says (one grid point, one seed) on the shared table and encoded folds;
     its scores: test (or held-out fold) accuracy and macro-F1, best dev accuracy and epoch; and its weights
     (`params`, the kept ones: the best epoch's under early stopping)."""
+    from ..cluster import kill_hook
     from ..library import quiet_unless
     from .train import _evaluate, _Run, _State, _train_fold
     from .threads import blas_threads
+    kill_hook(shared.get("kill_marker"))
     run = _Run(cfg, shared["table"], shared["words"], shared["labels"], None, shared["encoded"], 0.0,
                cfg.train.workers, _NoCheckpoint())
     train, dev, test = run.encoded[fold]

@@ -60,7 +60,7 @@ from .. import progress
 from ..atomicio import atomic_write_json
 from ..checkpoint import Checkpoint, config_key
 from ..cluster import (RerunCounter, TEST_KILL_HOOK, broadcast, connect, kill_hook, payload_bytes, plan_shards,
-                       spread, worker_threads)
+                       retry_lost, spread, worker_threads)
 from ..config import resolve_workers
 from ..errors import UserError
 from ..signals import StopFlag
@@ -277,25 +277,18 @@ def _send_tables(run: _ClusterRun, st: _State) -> None:
 def _round(run: _ClusterRun, st: _State) -> int:
     """Round st.chunk of this epoch (module docstring), again from the driver's copy of the model if a worker
     was lost and Dask could not recover what it held; returns the round's words."""
-    from distributed import KilledWorker
-    from distributed.client import FutureCancelledError
     e, r = st.epoch, st.chunk
     if r == 0 or run.epoch_start is None:
         run.epoch_start, run.epoch_bytes[:] = (time.perf_counter(), run.reruns.total()), [0, 0, 0]
     if run.sent is None or run.plan_epoch != e:
         _send_tables(run, st)
-    for attempt in range(1, ROUND_ATTEMPTS + 1):
-        try:
-            words = _train_round(run, st, f"{run.token}-e{e}-r{r}-a{attempt}")
-            break
-        except (FutureCancelledError, KilledWorker) as exc:
-            if attempt == ROUND_ATTEMPTS:
-                raise UserError(f"epoch {e + 1}, round {r + 1} failed {attempt} times on the cluster ({exc}); check "
-                                f"the workers' logs (memory, crashes) and run again with --resume") from None
-            print(f"cluster: epoch {e + 1}, round {r + 1}: a worker was lost and Dask could not recover its data "
-                  f"({type(exc).__name__}); the round runs again from the driver's copy", file=sys.stderr)
-            run.round_retries += 1
-            _send_tables(run, st)
+
+    def send_again():
+        run.round_retries += 1
+        _send_tables(run, st)
+    words = retry_lost(lambda attempt: _train_round(run, st, f"{run.token}-e{e}-r{r}-a{attempt}"), ROUND_ATTEMPTS,
+                       f"epoch {e + 1}, round {r + 1}", "the round runs again from the driver's copy", send_again,
+                       " with --resume")
     st.chunk += 1
     if st.chunk == run.steps:
         _log_epoch(run)
