@@ -276,6 +276,7 @@ def test_train_rnn_empty_class_file(capsys, tmp_path):
     ("train.average=1", ["train.average"]),
     ("train.lr_decay=0", ["train.lr_decay"]),
     ("train.lr_decay=1.5", ["train.lr_decay"]),
+    ("train.stop_on=los", ["train.stop_on"]),
     ("data.folds=1", ["folds"]),
     ("train.lr=0", ["lr"]),
     ("train.batch_size=-4", ["batch_size"]),

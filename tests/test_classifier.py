@@ -421,6 +421,20 @@ def test_lr_decay_and_refit_on_train_plus_dev(tmp_path, monkeypatch):
     assert (tmp_path / "run" / "model.npz").read_bytes() != plain
 
 
+@pytest.mark.parametrize("stop_on", ["accuracy", "loss"])
+def test_stop_on_picks_the_best_epoch_by_dev_accuracy_or_dev_loss(tmp_path, stop_on):
+    """train.stop_on: the kept epoch (metrics' best_epoch, the count refit trains for) is the first epoch with
+    the highest dev accuracy, or the first with the lowest dev loss, as history.csv records them."""
+    assert tiny_run(tmp_path, extra=("--set", "train.epochs=6", "--set", "train.patience=0", "--set", "train.lr=0.02",
+                                     "--set", f"train.stop_on={stop_on}")) == 0
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    acc = [float(r.split(",")[head.index("dev_accuracy")]) for r in rows[1:]]
+    loss = [float(r.split(",")[head.index("dev_loss")]) for r in rows[1:]]
+    want = (acc.index(max(acc)) if stop_on == "accuracy" else loss.index(min(loss))) + 1
+    assert len(rows) == 7 and json.loads((tmp_path / "run" / "metrics.json").read_text())["best_epoch"] == want
+
+
 def test_word_dropout_zeroes_real_tokens_only():
     """drop_words: about p of the real tokens become the PAD row, padding and the input stay as they were,
     and the draws come from the generator given (same seed, same drops)."""

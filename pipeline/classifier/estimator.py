@@ -63,7 +63,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, vectors="runs/embeddings/vectors.bin", *, cell="gru", activation="tanh", hidden_size=64,
                  layers=1, bidirectional=True, pooling="meanmax", projection=0, dropout=0.5, word_dropout=0.0,
                  bptt_steps=0, forget_bias=1.0, optimizer="adam", lr=0.004, momentum=0.9, weight_decay=0.0,
-                 clip_norm=5.0, batch_size=32, epochs=16, patience=4, average=0.998, lr_decay=1.0, refit=True,
+                 clip_norm=5.0, batch_size=32, epochs=16, patience=4, stop_on="accuracy", average=0.998, lr_decay=1.0, refit=True,
                  validation_fraction=0.1, seed=1,
                  workers=0, unk="mean",
                  max_words=None, vectors_binary="auto", tokenizer=None, output_dir=None, verbose=0):
@@ -87,6 +87,7 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.patience = patience
+        self.stop_on = stop_on
         self.average = average
         self.lr_decay = lr_decay
         self.refit = refit

@@ -5,8 +5,8 @@
 The driver owns everything around the model and its kernels: reading the vectors (the table is made
 read-only and gets no gradient), the tokenizer (the config's, else the one saved beside the vectors in
 `config.yaml`, else lowercase + whitespace), splits (`data.py`), epochs of bucketed mini-batches, clipping
-and the optimiser (`optim.py`), early stopping on dev accuracy (patience epochs without improvement; the
-best weights are restored at the end), progress, checkpoints and the outputs.
+and the optimiser (`optim.py`), early stopping on dev accuracy or dev loss (train.stop_on; patience epochs
+without improvement; the best weights are restored at the end), progress, checkpoints and the outputs.
 
 Ctrl-C / SIGTERM is polled after every batch: the driver saves `checkpoint.npz` (pipeline/checkpoint.py:
 parameters, optimiser state, best weights so far, dropout RNG state, fold / epoch / batch position, history) and exits; `--resume`
@@ -95,7 +95,7 @@ class _State:
     """Everything needed to continue training exactly where it stopped: what a checkpoint holds."""
 
     META = ("fold", "epoch", "batch", "loss_sum", "loss_n", "train_loss", "dev_accuracy", "best_acc",
-            "best_epoch", "bad_epochs", "fold_results", "seqs", "seconds", "history", "epoch_seconds")
+            "best_score", "best_epoch", "bad_epochs", "fold_results", "seqs", "seconds", "history", "epoch_seconds")
 
     def __init__(self, run: _Run, fold=0):
         tc = run.cfg.train
@@ -108,8 +108,9 @@ class _State:
         self.epoch = self.batch = 0            # position: batches of this epoch done
         self.loss_sum, self.loss_n = 0.0, 0    # this epoch's summed loss and sequences
         self.train_loss, self.dev_accuracy = [], []
-        self.best = None                       # copy of the best params so far (by dev accuracy)
-        self.best_acc, self.best_epoch, self.bad_epochs = -1.0, 0, 0
+        self.best = None                       # copy of the best params so far (train.stop_on: dev accuracy or loss)
+        self.best_acc, self.best_epoch, self.bad_epochs = -1.0, 0, 0     # best_acc: the best epoch's dev accuracy
+        self.best_score = -np.inf              # what stop_on compares: dev accuracy, or minus the dev loss
         self.fold_results = []                 # finished folds (k-fold)
         self.seqs, self.seconds = 0, 0.0       # trained sequences and training time, for sequences/s
         self.history = []                      # history.csv's rows, every fold's (HISTORY_COLUMNS)
@@ -365,9 +366,10 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
         st.dev_accuracy.append(acc)
         row.update(dev_loss=log_loss(dev.y, probs), dev_accuracy=acc)
         msg += f", dev loss {row['dev_loss']:.4f}, dev accuracy {acc:.4f}"
-        if acc > st.best_acc:
+        score = acc if tc.stop_on == "accuracy" else -row["dev_loss"]
+        if score > st.best_score:
             st.best = {k: v.copy() for k, v in weights.items()}
-            st.best_acc, st.best_epoch, st.bad_epochs = acc, st.epoch, 0
+            st.best_acc, st.best_score, st.best_epoch, st.bad_epochs = acc, score, st.epoch, 0
         else:
             st.bad_epochs += 1
             stop_now = tc.patience > 0 and st.bad_epochs >= tc.patience
@@ -377,8 +379,8 @@ def _end_epoch(run: _Run, st: _State, dev) -> bool:
     progress.say(msg)
     if stop_now:
         kept = f"refitting on train + dev for {st.best_epoch} epochs" if tc.refit else "its weights are kept"
-        progress.say(f"early stop: no better dev accuracy for {tc.patience} epochs; best was epoch "
-                     f"{st.best_epoch} ({st.best_acc:.4f}), {kept}")
+        progress.say(f"early stop: no better dev {tc.stop_on} for {tc.patience} epochs; best was epoch "
+                     f"{st.best_epoch} (dev accuracy {st.best_acc:.4f}), {kept}")
     return stop_now
 
 
