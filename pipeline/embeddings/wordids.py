@@ -10,9 +10,9 @@ White space is str.split()'s: the ASCII bytes 9-13, 28-31 and 32, and the Unicod
 which the driver turns into " " before encoding (the kernel sees bytes). "\\n" ends a line.
 
 Shapes: data uint8[B] (one block's UTF-8 bytes). The vocabulary so far lives in arrays the driver owns and
-grows (`WordTable`): table int32[H] (H a power of two, -1 = empty), word_hash uint64[cap], word_start int64[cap],
-word_len int32[cap], word_bytes uint8[bytes cap] (each word's bytes, then b"\\n").
-"""
+grows (`WordTable`): table int64[H] (H a power of two, at most half full; a slot holds a word's hash's high 32 bits
+and its id, -1 = empty), word_hash uint64[cap], word_start int64[cap], word_len int32[cap], word_bytes uint8[bytes
+cap] (each word's bytes, then b"\\n"); state int64[6] (POS ... BYTES below)."""
 from __future__ import annotations
 
 import re
