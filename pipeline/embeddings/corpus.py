@@ -213,7 +213,8 @@ def _python_ids(sentences):
 
 def _whitespace_ids(blocks, lowercase: bool, max_sentence_length: int):
     """`_python_ids` for text blocks split on white space (`Tokenizer(pattern=None)`), in a Numba kernel
-    (wordids.py): the same ids, sentences and words, about 10x faster than str.split() and a dict."""
+    (wordids.py): the same ids, sentences and words; reading took 4.6-5.4x less time than with str.split() and a
+    dict (benchmarks/bench_reader.py, RESULTS.md)."""
     def first_pass(f, pbar):
         table = WordTable()
         lengths = []
