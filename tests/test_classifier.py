@@ -121,11 +121,12 @@ def tiny_problem(rng, V=7, D=3, B=4, T=5, C=3, dtype=np.float64):
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "meanmax", "attention"])
 def test_gradients_whole_model(cell, pooling):
-    """Central differences in float64 through projection, 2 bidirectional layers, pooling, dropout."""
+    """Central differences in float64 through projection, 2 bidirectional layers, pooling, dropout (on the
+    pooled vector, on layer 0's inputs and between the layers)."""
     rng = np.random.default_rng(0)
     table, ids, lengths, y = tiny_problem(rng)
     mc = RNNModelConfig(cell=cell, hidden_size=3, layers=2, bidirectional=True, pooling=pooling,
-                        projection=2, dropout=0.3)
+                        projection=2, dropout=0.3, input_dropout=0.3, layer_dropout=0.4)
     p = M.init_params(mc, table.shape[1], 3, seed=1, dtype=np.float64)
     for v in p.values():
         v += rng.standard_normal(v.shape) * 0.3
@@ -163,7 +164,8 @@ def test_batch_split_over_threads_equals_one_thread(cell, threads):
     for b in range(B):
         ids[b, :lengths[b]] = rng.integers(0, V + 1, lengths[b])
     y = rng.integers(0, C, B).astype(np.int32)
-    mc = RNNModelConfig(cell=cell, hidden_size=5, layers=2, bidirectional=True, pooling="max", dropout=0.4)
+    mc = RNNModelConfig(cell=cell, hidden_size=5, layers=2, bidirectional=True, pooling="max", dropout=0.4,
+                        input_dropout=0.2, layer_dropout=0.3)
     p = M.init_params(mc, D, C, seed=2, dtype=np.float64)
     r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
     loss1, g1, p1 = M.loss_and_grads(p, mc, table, ids, lengths, y, True, r1, threads=1)
@@ -178,6 +180,34 @@ def test_batch_split_over_threads_equals_one_thread(cell, threads):
     np.testing.assert_allclose(pred.logits(ids, lengths), plain, rtol=1e-10)
     halves = pred.logits_many([(ids[:B // 2], lengths[:B // 2]), (ids[B // 2:], lengths[B // 2:])])
     np.testing.assert_allclose(np.concatenate(halves), plain, rtol=1e-10)
+
+
+@pytest.mark.parametrize("settings", [dict(layers=1), dict(layers=2), dict(layers=2, projection=16)])
+def test_predictor_gives_a_sentence_the_same_bits_in_any_batch(settings):
+    """Inference multiplies row by row (recurrence.matmul_rows): a sentence's logits do not depend on the
+    sentences batched with it, nor on which words filled the projected table with its own, so predict's
+    partitions on a cluster write one process's bytes. (BLAS GEMMs differ in the last bits with the batch
+    shape: at these sizes, up to 2e-7 on the logits.)"""
+    rng = np.random.default_rng(0)
+    V, D, B, T = 500, 64, 150, 25
+    table = (rng.standard_normal((V + 2, D)) * 0.2).astype(np.float32)
+    table[V + 1] = 0
+    lengths = rng.integers(3, T + 1, B).astype(np.int32)
+    ids = np.full((B, T), V + 1, np.int32)
+    for b in range(B):
+        ids[b, :lengths[b]] = rng.integers(0, V, lengths[b])
+    mc = RNNModelConfig(cell="gru", hidden_size=32, **settings)
+    p = M.init_params(mc, D, 2, seed=1)
+    whole = P.Predictor(p, mc, table, 1).logits(ids, lengths)
+    pred = P.Predictor(p, mc, table, 1)
+    parts = np.concatenate([pred.logits(*_trim(ids[i:i + 37], lengths[i:i + 37])) for i in range(0, B, 37)])
+    assert np.array_equal(parts, whole)
+    plain = M.forward(p, mc, table, ids[::-1].copy(), lengths[::-1].copy(), keep_cache=False)[0][::-1]
+    np.testing.assert_allclose(plain, whole, rtol=1e-5, atol=1e-6)
+
+
+def _trim(ids, lengths):
+    return np.ascontiguousarray(ids[:, :lengths.max()]), lengths
 
 
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
@@ -234,7 +264,7 @@ def test_predictor_table_grows_across_batches_in_threads():
 def test_elman_forward_matches_numpy_reference():
     rng = np.random.default_rng(1)
     table, ids, lengths, _ = tiny_problem(rng, T=6)
-    mc = RNNModelConfig(cell="elman", hidden_size=4, bidirectional=False, pooling="last", projection=2,
+    mc = RNNModelConfig(cell="elman", hidden_size=4, layers=1, bidirectional=False, pooling="last", projection=2,
                         dropout=0.0)
     p = M.init_params(mc, table.shape[1], 3, seed=2, dtype=np.float64)
     logits, _ = M.forward(p, mc, table, ids, lengths)
@@ -264,7 +294,8 @@ def test_elman_learns_first_token_of_30():
         ids[:, 0] = rng.integers(0, K, n)
         return ids, np.full(n, T, np.int32), ids[:, 0].copy()
 
-    mc = RNNModelConfig(cell="elman", hidden_size=16, bidirectional=False, pooling="last", dropout=0.0)
+    mc = RNNModelConfig(cell="elman", hidden_size=16, layers=1, bidirectional=False, pooling="last", dropout=0.0,
+                        input_dropout=0.0)
     p = M.init_params(mc, D, K, seed=1)
     opt = Adam(p, 0.01)
     test_ids, test_len, test_y = batch(400)
@@ -453,6 +484,31 @@ def test_word_dropout_zeroes_real_tokens_only():
     assert np.all(out[dropped] == pad) and np.array_equal(out[real & ~dropped], ids[real & ~dropped])
     assert abs(dropped.sum() / real.sum() - 0.25) < 0.02
     assert np.array_equal(out, cdata.drop_words(ids, lengths, 0.25, pad, np.random.default_rng(1)))
+
+
+def test_input_and_layer_dropout_masks():
+    """dropout_masks: layer 0's inputs drop input_dropout of their elements, layer 1's (the 2H states of
+    layer 0) layer_dropout, the kept ones scaled by 1 / (1 - p); without them the generator gives the pooled
+    mask alone, as before the options; evaluation (train=False) never drops."""
+    rng = np.random.default_rng(0)
+    table, ids, lengths, y = tiny_problem(rng)
+    B, T = ids.shape
+    mc = RNNModelConfig(cell="gru", hidden_size=4, layers=2, input_dropout=0.25, layer_dropout=0.5, dropout=0.3)
+    p = M.init_params(mc, table.shape[1], 3, seed=1, dtype=np.float64)
+    mask, (m0, m1) = M.dropout_masks(mc, p, 4000, T, np.random.default_rng(1), np.float64)
+    assert mask.shape == (4000, M.pooled_size(mc))
+    assert m0.shape == (4000, T, table.shape[1]) and m1.shape == (4000, T, 8)
+    for m, rate in ((m0, 0.25), (m1, 0.5)):
+        assert abs((m == 0).mean() - rate) < 0.01
+        assert np.allclose(m[m != 0], 1 / (1 - rate))
+    plain = RNNModelConfig(cell="gru", hidden_size=4, layers=2, dropout=0.3, input_dropout=0.0)
+    r1, r2 = np.random.default_rng(2), np.random.default_rng(2)
+    mask, in_masks = M.dropout_masks(plain, p, B, T, r1, np.float64)
+    assert in_masks == [None, None] and np.array_equal(mask, M.dropout_mask(plain, B, r2, np.float64))
+    assert r1.random() == r2.random()
+    np.testing.assert_array_equal(M.forward(p, mc, table, ids, lengths)[0], M.forward(p, plain, table, ids, lengths)[0])
+    trained = M.forward(p, mc, table, ids, lengths, True, np.random.default_rng(3))[0]
+    assert not np.allclose(trained, M.forward(p, plain, table, ids, lengths, True, np.random.default_rng(3))[0])
 
 
 def test_weight_average_is_the_bias_corrected_moving_average():

@@ -274,9 +274,9 @@ def test_forward_matches_numpy_reference(cell, reverse):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("cell", CELLS)
 def test_inference_equals_training_forward(cell, dtype):
-    """The inference specialisation (no cache) gives the training forward's H_out bit for bit, both directions;
-    reading W x_t from a projected table (rows of E W^T, as predict.Predictor does) gives it too, up to the
-    GEMM's rounding."""
+    """The inference specialisation (no cache: row-by-row products, matmul_rows) gives the training forward's
+    H_out (GEMMs) up to rounding, both directions, and so does reading W x_t from a projected table (rows of
+    E W^T, as predict.Predictor does); inference gives each row the same bits alone as in its batch."""
     rng = np.random.default_rng(12)
     V, D = 11, 4
     E = rng.standard_normal((V, D)).astype(dtype)
@@ -289,10 +289,18 @@ def test_inference_equals_training_forward(cell, dtype):
     for reverse in (False, True):
         H_out, _ = forward(cell, p, X, lengths, reverse)
         H_inf, cache = forward(cell, p, X, lengths, reverse, train=False)
-        assert cache is None and np.array_equal(H_inf, H_out)
+        assert cache is None
+        np.testing.assert_allclose(H_inf, H_out, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-13)
         H_tab = np.full_like(H_out, np.nan)
         recurrence.forward(H_tab, None, None, ids, Ztab, lengths, weights(p), HANDLES[cell], reverse)
         np.testing.assert_allclose(H_tab, H_out, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-13)
+        for row in range(len(ids)):                   # alone, and in a batch of other rows: the same bits
+            alone = forward(cell, p, X[row:row + 1], lengths[row:row + 1], reverse, train=False)[0]
+            assert np.array_equal(alone[0], H_inf[row])
+            tab = np.full_like(alone, np.nan)
+            recurrence.forward(tab, None, None, ids[row:row + 1], Ztab, lengths[row:row + 1], weights(p),
+                               HANDLES[cell], reverse)
+            assert np.array_equal(tab[0], H_tab[row])
 
 
 # --------------------------------------------------------------------------------- 2. truncated BPTT

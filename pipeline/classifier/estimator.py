@@ -61,7 +61,8 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
     """A recurrent classifier (Elman, LSTM, GRU) over frozen word vectors (module docstring)."""
 
     def __init__(self, vectors="runs/embeddings/vectors.bin", *, cell="gru", activation="tanh", hidden_size=64,
-                 layers=1, bidirectional=True, pooling="meanmax", projection=0, dropout=0.5, word_dropout=0.0,
+                 layers=2, bidirectional=True, pooling="meanmax", projection=0, dropout=0.5, word_dropout=0.0,
+                 input_dropout=0.2, layer_dropout=0.0,
                  bptt_steps=0, forget_bias=1.0, optimizer="adam", lr=0.004, momentum=0.9, weight_decay=0.0,
                  clip_norm=5.0, batch_size=32, epochs=16, patience=4, stop_on="accuracy", average=0.998, lr_decay=1.0, refit=True,
                  validation_fraction=0.1, seed=1,
@@ -77,6 +78,8 @@ class RNNClassifier(ClassifierMixin, BaseEstimator):
         self.projection = projection
         self.dropout = dropout
         self.word_dropout = word_dropout
+        self.input_dropout = input_dropout
+        self.layer_dropout = layer_dropout
         self.bptt_steps = bptt_steps
         self.forget_bias = forget_bias
         self.optimizer = optimizer

@@ -2,9 +2,11 @@
 
     x_t = E[id_t]                      frozen lookup table (V+2, D): an index, never a one-hot product
     x_t <- P x_t                       optional trainable projection P (projection, D)
+    x_t <- x_t * m_t / (1 - p_in)      input_dropout on layer 0's inputs, training only
     h_t = cell(x_t, h_{t-1})           per layer and direction (cells.py: elman / lstm / gru,
                                        run by recurrence.py);
-                                       layer l+1 reads layer l's states, both directions concatenated (2H)
+                                       layer l+1 reads layer l's states, both directions concatenated (2H),
+                                       with layer_dropout on them in training (PyTorch's GRU(dropout=p))
     r   = pool(h_1..h_L)               last / mean / max over the real steps, or meanmax = [mean; max]
                                        (2H), or attention: sum_t a_t h_t, a = softmax_t(u . h_t) over
                                        the real steps (u trainable, one per direction, zero at the start:
@@ -184,15 +186,21 @@ def _pool_backward(mc, dH_out, dR, lengths, argmax, reverse):
         kernels.pool_max_backward(dH_out, np.ascontiguousarray(dR[:, H:]), argmax)
 
 
-def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=True, mask=None, ztab=None):
+def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=True, mask=None, ztab=None,
+            in_masks=None):
     """logits (B, C) and the cache `backward` consumes. ids (B, T) int32 rows of `table`, lengths (B,).
     keep_cache=False (inference: predict, evaluation) runs the recurrence without its cache (no gates
     stored); its cache cannot go to `backward`.
-    Dropout (train=True): `mask` (B, H_r) if given, else drawn from `rng` (see dropout_mask).
+    Dropout (train=True): `mask` (B, H_r) and `in_masks` (per layer, (B, T, D_in) or None) if given, else
+    drawn from `rng` (see dropout_masks).
     ztab (inference only): {"l0.fwd.": Ztab, ...}, layer 0's projected tables (Predictor), which replace
     the gather and the input GEMM of layer 0."""
     dtype = params["V"].dtype
     B, T = ids.shape
+    if train and mask is None and in_masks is None:
+        mask, in_masks = dropout_masks(mc, params, B, T, rng, dtype)
+    if not train or in_masks is None:
+        in_masks = [None] * mc.layers
     X0 = X = None
     if ztab is None:
         X0 = table[ids]                                # (B, T, D) gather: the frozen lookup
@@ -201,13 +209,19 @@ def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=T
         X = X0
         if "P" in params:
             P = params["P"]
-            X = np.dot(X0.reshape(B * T, -1), P.T).reshape(B, T, P.shape[0])  # (B, T, projection)
+            if keep_cache:
+                X = np.dot(X0.reshape(B * T, -1), P.T).reshape(B, T, P.shape[0])  # (B, T, projection)
+            else:                                      # inference: row by row, independent of the batch
+                X = recurrence.matmul_rows(np.empty((B * T, P.shape[0]), dtype), X0.reshape(B * T, -1),
+                                           np.ascontiguousarray(P.T), B * T).reshape(B, T, P.shape[0])
     layers = []                                        # per layer: (input, [(H_out, cache) per direction])
     for layer in range(mc.layers):
         if layer == 0 and ztab is not None:
             outs = [(_cell_infer_table(mc, params, f"l0.{d}.", ids, ztab[f"l0.{d}."], lengths, d == "bwd"), None)
                     for d in directions(mc)]
         else:
+            if in_masks[layer] is not None:
+                X = X * in_masks[layer]
             outs = [_cell_forward(mc, params, f"l{layer}.{d}.", X, lengths, d == "bwd", keep_cache)
                     for d in directions(mc)]
         layers.append((X, outs))
@@ -223,7 +237,8 @@ def forward(params, mc, table, ids, lengths, train=False, rng=None, keep_cache=T
         mask = None
     logits = np.empty((B, params["V"].shape[0]), dtype)
     kernels.dense_forward(logits, np.ascontiguousarray(R), params["V"], params["c"])
-    cache = {"X0": X0, "layers": layers, "pooled": pooled, "R": R, "mask": mask, "lengths": lengths}
+    cache = {"X0": X0, "layers": layers, "pooled": pooled, "R": R, "mask": mask, "lengths": lengths,
+             "in_masks": in_masks}
     return logits, cache
 
 
@@ -255,6 +270,8 @@ def backward(params, mc, cache, dlogits) -> dict:
         dX = np.zeros_like(X) if layer > 0 or "P" in params else np.zeros((0,) + X.shape[1:], X.dtype)
         for k, ((H_out, cell_cache), d) in enumerate(zip(outs, dirs)):
             _cell_backward(mc, params, grads, f"l{layer}.{d}.", dX, dHs[k], H_out, cell_cache, X, lengths, d == "bwd")
+        if cache["in_masks"][layer] is not None and dX.shape[0]:
+            dX *= cache["in_masks"][layer]               # X was the masked input: dL/d(unmasked input)
         if layer > 0:
             dHs = [np.ascontiguousarray(dX[:, :, k * H:(k + 1) * H]) for k in range(len(dirs))]
     if "P" in params:
@@ -270,6 +287,24 @@ def dropout_mask(mc, B, rng, dtype=np.float32):
     return ((rng.random((B, pooled_size(mc))) < keep) / keep).astype(dtype)
 
 
+def _inverted(rng, shape, p, dtype):
+    keep = 1.0 - p
+    return ((rng.random(shape) < keep) / keep).astype(dtype)
+
+
+def dropout_masks(mc, params, B, T, rng, dtype=np.float32):
+    """The pooled vector's mask (B, H_r) or None, then per layer the mask of its inputs (B, T, D_in) or None:
+    layer 0's with mc.input_dropout, the others' with mc.layer_dropout; each element dropped on its own
+    (PyTorch's nn.Dropout on the embeddings, and nn.GRU's dropout between layers). Drawn in this order, the
+    pooled mask first, so a config without the input options draws what it drew before they existed."""
+    mask = dropout_mask(mc, B, rng, dtype) if mc.dropout > 0 else None
+    d0 = params["P"].shape[0] if "P" in params else params["l0.fwd.W"].shape[1]
+    widths = [d0] + [mc.hidden_size * len(directions(mc))] * (mc.layers - 1)
+    probs = [mc.input_dropout] + [mc.layer_dropout] * (mc.layers - 1)
+    in_masks = [_inverted(rng, (B, T, w), p, dtype) if p > 0 else None for w, p in zip(widths, probs)]
+    return mask, in_masks
+
+
 def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None, threads=1):
     """Mean cross-entropy (float), gradients, probabilities (B, C).
 
@@ -279,15 +314,19 @@ def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None, th
     to float rounding. The dropout mask is drawn for the whole batch first, so `rng` advances the same
     way for any thread count."""
     y = np.asarray(y, np.int32)
-    B = ids.shape[0]
+    B, T = ids.shape
     dtype = params["V"].dtype
-    mask = dropout_mask(mc, B, rng, dtype) if train and mc.dropout > 0 else None
+    mask, in_masks = dropout_masks(mc, params, B, T, rng, dtype) if train else (None, [None] * mc.layers)
     parts = _parts(B, threads)
     if parts is None:
-        return _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, 1.0)
-    results = _in_threads(lambda rows: _loss_and_grads(
-        params, mc, table, *_rows(ids, lengths, rows), y[rows], train, None if mask is None else mask[rows],
-        len(rows) / B), parts)
+        return _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, in_masks, 1.0)
+
+    def part(rows):
+        p_ids, p_lens = _rows(ids, lengths, rows)               # padding trimmed to the part's longest
+        p_in = [None if m is None else m[rows, :p_ids.shape[1]] for m in in_masks]
+        return _loss_and_grads(params, mc, table, p_ids, p_lens, y[rows], train,
+                               None if mask is None else mask[rows], p_in, len(rows) / B)
+    results = _in_threads(part, parts)
     grads = results[0][1]
     for _, g, _ in results[1:]:
         for k in grads:
@@ -298,9 +337,10 @@ def loss_and_grads(params, mc, table, ids, lengths, y, train=False, rng=None, th
     return sum(r[0] * len(rows) for rows, r in zip(parts, results)) / B, grads, probs
 
 
-def _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, scale):
+def _loss_and_grads(params, mc, table, ids, lengths, y, train, mask, in_masks, scale):
     """One thread's share: its mean loss, and gradients of (its mean loss x scale)."""
-    logits, cache = forward(params, mc, table, ids, lengths, train, keep_cache=True, mask=mask)
+    logits, cache = forward(params, mc, table, ids, lengths, train, keep_cache=True, mask=mask,
+                            in_masks=in_masks)
     probs = np.empty_like(logits)
     dlogits = np.empty_like(logits)
     loss = kernels.softmax_cross_entropy(probs, dlogits, logits, y)

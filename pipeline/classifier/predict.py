@@ -71,7 +71,7 @@ class Predictor:
                 X = recurrence.project_rows(np.empty((hi - lo, self.params["P"].shape[0]), self.dtype), self.E,
                                             rows, self.params["P"])
                 for pre, Z in self.ztab.items():
-                    np.dot(X, self.params[pre + "W"].T, out=Z[lo:hi])
+                    recurrence.matmul_rows(Z[lo:hi], X, np.ascontiguousarray(self.params[pre + "W"].T), hi - lo)
             else:
                 for pre, Z in self.ztab.items():
                     recurrence.project_rows(Z[lo:hi], self.E, rows, self.params[pre + "W"])

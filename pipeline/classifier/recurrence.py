@@ -20,6 +20,10 @@ computes h_t (and c_t) from h_{t-1} (and c_{t-1}); h_0 = c_0 = 0. weights = (W (
   and its outputs are 0 (its cache rows are neither written nor read). reverse=True runs each row from
   t = lengths[b]-1 down to 0; outputs keep their original positions t.
 - Training vs inference: the same forward kernel, compiled apart for cache=None (no cache code at all).
+  Inference multiplies row by row (matmul_rows: W x_t above layer 0, U h_{t-1}, the projected table's rows)
+  instead of by GEMM, so a sentence's output has the same bits in any batch: BLAS rounds a row differently
+  with the matrix's shape (up to 2e-7 on the logits), which made a cluster's predict partitions differ from
+  one process in the printed digits once a second layer read GEMM outputs.
 - Truncated BPTT (bptt_steps = k > 0): the gradient that enters at output step t crosses at most k recurrent
   steps (U h_{t-1} and the cell's direct paths, e.g. LSTM's f c_{t-1}, count as one), exactly per entry
   point, with k + 1 gradient carriers, one per number of crossings. bptt_steps = 0 is full BPTT (one carrier).
@@ -48,7 +52,7 @@ def forward(H_out, cache, X, ids, Ztab, lengths, weights, cell, reverse):
     B, T, Hd = H_out.shape
     W, U = weights[0], weights[1]
     order, n_active, offsets, src, src_prev = _step_order(lengths, T, reverse)
-    Z, zrow = _input_part(X, ids, Ztab, W, src)  # W x_t of packed step p is the row Z[zrow[p]]
+    Z, zrow = _input_part(X, ids, Ztab, W, src, cache)  # W x_t of packed step p is the row Z[zrow[p]]
     h = np.zeros((B, Hd), H_out.dtype)  # (B, H) state, step order: row k is order[k]
     c = np.zeros((B, cell_layout(cell)[0] * Hd), H_out.dtype)  # (B, E) extra state
     Zh = np.empty((B, U.shape[0]), H_out.dtype)  # (B, G) U h_{t-1}, step order
@@ -56,7 +60,10 @@ def forward(H_out, cache, X, ids, Ztab, lengths, weights, cell, reverse):
     H_out[:] = 0  # padding outputs are 0; padding cache rows are left unwritten (backward never reads them)
     for s in range(n_active.shape[0]):
         n = n_active[s]  # rows order[:n] are still running; a row keeps its index k from step to step
-        np.dot(h[:n], Ut, Zh[:n])
+        if cache is None:  # inference: each row alone, so a sentence's output does not depend on its batch
+            matmul_rows(Zh, h, Ut, n)
+        else:
+            np.dot(h[:n], Ut, Zh[:n])
         for k in range(n):
             row = order[k]
             t = _time_index(lengths[row], s, reverse)
@@ -69,19 +76,29 @@ def forward(H_out, cache, X, ids, Ztab, lengths, weights, cell, reverse):
     return H_out
 
 
-def _input_part(X, ids, Ztab, W, src):
-    """(Z, zrow): W x_t of packed step p is Z[zrow[p]], from X by one GEMM, or from the projected table."""
+def _input_part(X, ids, Ztab, W, src, cache):
+    """(Z, zrow): W x_t of packed step p is Z[zrow[p]], from X by one GEMM (training), row by row
+    (inference: matmul_rows), or from the projected table."""
 
 
 @overload(_input_part)
-def _input_part_impl(X, ids, Ztab, W, src):
-    if isinstance(Ztab, types.NoneType):
-        def from_inputs(X, ids, Ztab, W, src):
+def _input_part_impl(X, ids, Ztab, W, src, cache):
+    if not isinstance(Ztab, types.NoneType):
+        return lambda X, ids, Ztab, W, src, cache: (Ztab, ids.ravel()[src])
+    if isinstance(cache, types.NoneType):
+        def rowwise(X, ids, Ztab, W, src, cache):
             B, T, D = X.shape
-            Z = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, G): every real step, one GEMM
+            A = _gather_rows(X.reshape(B * T, D), src)
+            Z = np.empty((A.shape[0], W.shape[0]), X.dtype)
+            matmul_rows(Z, A, np.ascontiguousarray(W.T), A.shape[0])
             return Z, np.arange(Z.shape[0])
-        return from_inputs
-    return lambda X, ids, Ztab, W, src: (Ztab, ids.ravel()[src])
+        return rowwise
+
+    def gemm(X, ids, Ztab, W, src, cache):
+        B, T, D = X.shape
+        Z = np.dot(_gather_rows(X.reshape(B * T, D), src), W.T)  # (N, G): every real step, one GEMM
+        return Z, np.arange(Z.shape[0])
+    return gemm
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -151,9 +168,31 @@ def _carry(dh, dc, dz, dh_prev, dc_prev, U, n, direct):
 @njit(cache=True, nogil=True, error_model="numpy")
 def project_rows(Z, E, rows, W):
     """Z (n, G) <- E[rows] W^T: rows of a projected table for the ids `rows` (n,) of the frozen table E; with
-    E frozen, W x_t depends on the word only. Gather and GEMM in one nogil call (numpy's gather holds the GIL)."""
-    np.dot(_gather_rows(E, rows), W.T, Z)
+    E frozen, W x_t depends on the word only. Gather and product in one nogil call (numpy's gather holds the
+    GIL); row by row (matmul_rows), so a word's row does not depend on which words were filled with it."""
+    matmul_rows(Z, _gather_rows(E, rows), np.ascontiguousarray(W.T), rows.shape[0])
     return Z
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_rows(out, A, Bt, n):
+    """out[:n] <- A[:n] @ Bt, (n, K) @ (K, G), each row on its own in one fixed order: a row's result depends
+    on that row's numbers only, never on how many rows are multiplied with it (BLAS blocks by the matrix
+    shape, so its GEMM rounds a row differently in another batch). Inference uses it: a sentence gets the same
+    probabilities alone, in any batch, in any partition of a cluster's predict. The inner loop runs along G,
+    each output independent, so it vectorises without reordering any sum."""
+    K, G = Bt.shape
+    for k in range(n):
+        o = out[k]
+        a = A[k]
+        for g in range(G):
+            o[g] = 0.0
+        for j in range(K):
+            x = a[j]
+            b = Bt[j]
+            for g in range(G):
+                o[g] += x * b[g]
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
