@@ -147,7 +147,8 @@ class Ours:
 
     def __init__(self, cell, table, threads):
         self.threads, self.table = threads, table
-        self.mc = RNNModelConfig(cell=cell, hidden_size=H, bidirectional=False, pooling="last", dropout=0.0)
+        self.mc = RNNModelConfig(cell=cell, hidden_size=H, layers=1, bidirectional=False, pooling="last",
+                                 dropout=0.0, input_dropout=0.0)
         self.params = M.init_params(self.mc, D, C, seed=1)
         self.opt = Adam(self.params, 0.002)
         self.rng = np.random.default_rng(0)

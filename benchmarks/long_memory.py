@@ -64,8 +64,8 @@ def train_first_token(cell, seed, steps, T=50, lr=0.02, batch=32, forget_bias=1.
         ids[:, 0] = rng.integers(0, K, n)  # the key token decides the label
         return ids, np.full(n, T, np.int32), ids[:, 0].copy()
 
-    mc = RNNModelConfig(cell=cell, hidden_size=H, bidirectional=False, pooling="last", dropout=0.0,
-                        forget_bias=forget_bias)
+    mc = RNNModelConfig(cell=cell, hidden_size=H, layers=1, bidirectional=False, pooling="last", dropout=0.0,
+                        input_dropout=0.0, forget_bias=forget_bias)
     p = M.init_params(mc, D, K, seed=seed)
     opt = Adam(p, lr)
     test_ids, test_len, test_y = sample(400)
