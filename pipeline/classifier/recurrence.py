@@ -176,13 +176,33 @@ def project_rows(Z, E, rows, W):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def matmul_rows(out, A, Bt, n):
-    """out[:n] <- A[:n] @ Bt, (n, K) @ (K, G), each row on its own in one fixed order: a row's result depends
-    on that row's numbers only, never on how many rows are multiplied with it (BLAS blocks by the matrix
-    shape, so its GEMM rounds a row differently in another batch). Inference uses it: a sentence gets the same
-    probabilities alone, in any batch, in any partition of a cluster's predict. The inner loop runs along G,
-    each output independent, so it vectorises without reordering any sum."""
+    """out[:n] <- A[:n] @ Bt, (n, K) @ (K, G), each output element summed over K in one fixed order, with no
+    fused multiply-add: a row's result depends on that row's numbers only, never on how many rows are
+    multiplied with it (BLAS blocks by the matrix shape, so its GEMM rounds a row differently in another
+    batch). Inference uses it: a sentence gets the same probabilities alone, in any batch, in any partition of
+    a cluster's predict. Rows go four at a time, sharing each row of Bt while it is in cache; the inner loops
+    run along G, each output independent, so they vectorise without reordering any sum."""
     K, G = Bt.shape
-    for k in range(n):
+    k = 0
+    while k + 4 <= n:
+        o0, o1, o2, o3 = out[k], out[k + 1], out[k + 2], out[k + 3]
+        a0, a1, a2, a3 = A[k], A[k + 1], A[k + 2], A[k + 3]
+        for g in range(G):
+            o0[g] = 0.0
+            o1[g] = 0.0
+            o2[g] = 0.0
+            o3[g] = 0.0
+        for j in range(K):
+            b = Bt[j]
+            x0, x1, x2, x3 = a0[j], a1[j], a2[j], a3[j]
+            for g in range(G):
+                bg = b[g]
+                o0[g] += x0 * bg
+                o1[g] += x1 * bg
+                o2[g] += x2 * bg
+                o3[g] += x3 * bg
+        k += 4
+    while k < n:
         o = out[k]
         a = A[k]
         for g in range(G):
@@ -192,6 +212,7 @@ def matmul_rows(out, A, Bt, n):
             b = Bt[j]
             for g in range(G):
                 o[g] += x * b[g]
+        k += 1
     return out
 
 
