@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import re
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.atomicio import atomic_path, atomic_write_bytes  # noqa: E402
 from pipeline.config import EmbeddingsConfig, load_config  # noqa: E402
 from pipeline.text import Tokenizer, iter_sentences, resolve_paths  # noqa: E402
 
@@ -47,6 +47,20 @@ def learn(paths, tokenizer, min_count, threshold):
     return frozen
 
 
+def joined_lines(frozen, sentences, counts):
+    """Each token list with its phrases joined, as a line; counts[0] += tokens, counts[1] += pairs joined."""
+    for sentence in sentences:
+        new = frozen[sentence]
+        counts[0] += len(sentence)
+        counts[1] += len(sentence) - len(new)
+        yield " ".join(new)
+
+
+def report(where, counts):
+    tokens, joined = counts
+    print(f"phrases: {where}: {tokens:,} tokens, {joined:,} pairs joined ({100 * joined / max(tokens, 1):.1f}%)")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--text", nargs="+", required=True, help="stage one's text, in its order (files or globs)")
@@ -60,8 +74,7 @@ def main(argv=None):
     cfg = load_config(EmbeddingsConfig, args.config, [])
     tokenizer = Tokenizer.from_config(cfg.tokenizer)
     paths = resolve_paths(args.text)
-    out = Path(args.out)
-    (out / "MR").mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)   # atomic_path makes the folders
 
     t0 = time.perf_counter()
     frozen = learn(paths, tokenizer, args.min_count, args.threshold)
@@ -69,32 +82,20 @@ def main(argv=None):
     top = sorted(frozen.phrasegrams.items(), key=lambda kv: -kv[1])[:15]
     print("phrases: highest scores:", ", ".join(k for k, _ in top))
 
-    tokens = joined = 0
-    tmp = out / "text.txt.gz.tmp"
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        for sentence in iter_sentences(paths, tokenizer):
-            new = frozen[sentence]
-            tokens += len(sentence)
-            joined += len(sentence) - len(new)
-            f.write(" ".join(new) + "\n")
-    os.replace(tmp, out / "text.txt.gz")
-    print(f"phrases: {out / 'text.txt.gz'}: {tokens:,} tokens, {joined:,} pairs joined ({100 * joined / tokens:.1f}%)")
+    counts = [0, 0]
+    with atomic_path(out / "text.txt.gz") as tmp, gzip.open(tmp, "wt", encoding="utf-8") as f:
+        for line in joined_lines(frozen, iter_sentences(paths, tokenizer), counts):
+            f.write(line + "\n")
+    report(out / "text.txt.gz", counts)
 
-    mr_tokens = mr_joined = 0
+    counts = [0, 0]
     for name in ("rt-polarity.pos", "rt-polarity.neg"):
         lines = (Path(args.mr) / name).read_bytes().decode("cp1252").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        new_lines = []
-        for line in lines:
-            sentence = tokenizer(line)
-            new = frozen[sentence]
-            mr_tokens += len(sentence)
-            mr_joined += len(sentence) - len(new)
-            new_lines.append(" ".join(new))
-        (out / "MR" / name).write_bytes(("\n".join(new_lines) + "\n").encode("cp1252"))
-    print(f"phrases: {out / 'MR'}: {mr_tokens:,} tokens, {mr_joined:,} pairs joined "
-          f"({100 * mr_joined / mr_tokens:.1f}%)")
+        new_lines = list(joined_lines(frozen, map(tokenizer, lines), counts))
+        atomic_write_bytes(out / "MR" / name, ("\n".join(new_lines) + "\n").encode("cp1252"))
+    report(out / "MR", counts)
 
 
 if __name__ == "__main__":
