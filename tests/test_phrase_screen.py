@@ -2,13 +2,11 @@
 punctuation is never joined, and the joined text tokenizes back to the same tokens."""
 import gzip
 import importlib.util
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("phrase_screen", ROOT / "benchmarks" / "phrase_screen.py")
 phrase_screen = importlib.util.module_from_spec(spec)
-sys.modules.setdefault("phrase_screen", phrase_screen)
 spec.loader.exec_module(phrase_screen)
 
 from pipeline.text import Tokenizer  # noqa: E402
